@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: Apache-2.0
+// flowmrd: command-line entry point. Parses options (CLI11), runs one subcommand and turns every
+// failure into a `flowmrd: error: ...` line on stderr and a documented exit code
+// (exit_codes.hpp, docs/exit-codes.md).
+#include <climits>
+#include <exception>
+#include <iostream>
+#include <new>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "cmd_export.hpp"
+#include "cmd_info.hpp"
+#include "command_error.hpp"
+#include "exit_codes.hpp"
+
+namespace {
+
+using flowmrd::cli::CommandError;
+using flowmrd::cli::ExitCode;
+using flowmrd::cli::to_int;
+
+constexpr const char* exit_code_footer =
+    "Exit codes: 0 ok, 1 internal error, 2 usage error, 3 input unreadable or invalid,\n"
+    "4 unsupported FCS feature, 5 output could not be written (docs/exit-codes.md).";
+
+void add_info_command(CLI::App& app, flowmrd::cli::InfoOptions& options) {
+  CLI::App* info = app.add_subcommand("info", "Show what an FCS file holds: data sets, channels, "
+                                               "spillover matrices, issues and repairs");
+  // No ExistingFile check: a missing input is an input error (exit 3), not a usage error.
+  info->add_option("FILE", options.file, "FCS file to describe")->required();
+  info->add_option("--dataset", options.dataset, "Show only data set N (1-based); default: all")
+      ->check(CLI::Range(1, INT_MAX));
+  info->add_flag("--json", options.json, "Print one JSON object (schema flowmrd.info/1, docs/cli.md)");
+  info->add_flag("--stats", options.stats,
+                 "Read the events and add per-channel min, max, mean, negative and off-scale counts");
+  info->add_flag("--strict", options.strict, "Apply no repairs: any defect of the file is an error");
+}
+
+void add_export_command(CLI::App& app, flowmrd::cli::ExportOptions& options) {
+  CLI::App* exp = app.add_subcommand(
+      "export", "Write the events of one data set as CSV (default), TSV or FCS 3.1; values as "
+                "flowCore read.FCS gives them by default");
+  exp->add_option("FILE", options.file, "FCS file to read")->required();
+  exp->add_option("--dataset", options.dataset, "Data set to export (1-based)")
+      ->check(CLI::Range(1, INT_MAX))
+      ->capture_default_str();
+  CLI::Option* raw = exp->add_flag("--raw", options.raw,
+                                   "Stored values: no $PnE log decoding (transformation raw)");
+  CLI::Option* png = exp->add_flag("--png-scaling", options.png_scaling,
+                                   "Also divide linear channels by $PnG "
+                                   "(transformation linearize-with-PnG-scaling)");
+  raw->excludes(png);
+  png->excludes(raw);
+  exp->add_flag("--no-truncate", options.no_truncate,
+                "Keep values above each channel's maximum range (truncate_max_range=FALSE)");
+  exp->add_flag("--strict", options.strict, "Apply no repairs: any defect of the file is an error");
+  exp->add_option("--format", options.format, "Output format")
+      ->check(CLI::IsMember({"csv", "tsv", "fcs"}))
+      ->capture_default_str();
+  exp->add_option("-o,--output", options.output,
+                  "Output file; '-' or none is standard output (fcs needs -o)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"flowmrd: flow-cytometry MRD analysis for B-cell precursor ALL", "flowmrd"};
+  // Set before adding subcommands: they copy the parent's failure message at creation.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return std::string{"flowmrd: error: "} + e.what() +
+           "\nRun 'flowmrd --help' or 'flowmrd COMMAND --help' for usage.\n";
+  });
+  app.set_version_flag("--version", std::string{"flowmrd "} + FLOWMRD_VERSION);
+  app.footer(exit_code_footer);
+  app.require_subcommand(1);
+
+  flowmrd::cli::InfoOptions info_options;
+  flowmrd::cli::ExportOptions export_options;
+  add_info_command(app, info_options);
+  add_export_command(app, export_options);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version arrive here too, with exit code 0.
+    return app.exit(e) == 0 ? to_int(ExitCode::ok) : to_int(ExitCode::usage);
+  }
+
+  try {
+    if (app.got_subcommand("info")) return flowmrd::cli::run_info(info_options);
+    if (app.got_subcommand("export")) return flowmrd::cli::run_export(export_options);
+    std::cerr << "flowmrd: error: no command given\n";
+    return to_int(ExitCode::usage);
+  } catch (const CommandError& e) {
+    for (const auto& note : e.notes()) std::cerr << "flowmrd: warning: " << note << '\n';
+    std::cerr << "flowmrd: error: " << e.what() << '\n';
+    return to_int(e.code());
+  } catch (const std::bad_alloc&) {
+    std::cerr << "flowmrd: error: out of memory\n";
+    return to_int(ExitCode::internal_error);
+  } catch (const std::exception& e) {
+    std::cerr << "flowmrd: error: internal error: " << e.what() << '\n';
+    return to_int(ExitCode::internal_error);
+  } catch (...) {
+    std::cerr << "flowmrd: error: internal error: unknown exception\n";
+    return to_int(ExitCode::internal_error);
+  }
+}

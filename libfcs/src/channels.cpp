@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "channels.hpp"
+
+#include <cmath>
+#include <string>
+
+namespace fcs::detail {
+
+namespace {
+
+std::string pkey(int n, const char* suffix) { return "$P" + std::to_string(n) + suffix; }
+
+DataType type_of(char c) {
+  switch (c) {
+    case 'I': return DataType::integer;
+    case 'F': return DataType::float32;
+    case 'D': return DataType::float64;
+    default: return DataType::ascii;
+  }
+}
+
+}  // namespace
+
+std::vector<Channel> read_channels(const Keywords& kw, char datatype, Version version, Context& ctx) {
+  const auto par = kw.get_uint("$PAR");
+  if (!par) {
+    const Keyword* k = kw.find("$PAR");
+    ctx.fail(ErrorKind::invalid, "missing_par",
+             k ? "$PAR is not a number: '" + k->value + "'" : "required keyword $PAR is missing",
+             k ? std::optional<std::uint64_t>(k->offset) : std::nullopt, "$PAR");
+  }
+  // A hostile $PAR must not drive allocation: every parameter needs at least its $PnB keyword
+  // in TEXT, so more parameters than keywords is impossible.
+  if (*par > kw.size()) {
+    ctx.fail(ErrorKind::invalid, "bad_par",
+             "$PAR = " + std::to_string(*par) + " exceeds the number of keywords in TEXT", kw.find("$PAR")->offset,
+             "$PAR");
+  }
+  std::vector<Channel> out;
+  out.reserve(*par);
+  for (int n = 1; n <= static_cast<int>(*par); ++n) {
+    Channel c;
+    c.index = n;
+    if (auto name = kw.get(pkey(n, "N")); name && !trim(*name).empty()) {
+      c.name = std::string(trim(*name));
+    } else {
+      ctx.fail(ErrorKind::invalid, "missing_pnn",
+               "required keyword " + pkey(n, "N") + " (channel name) is missing", std::nullopt,
+               pkey(n, "N"));
+    }
+    if (auto s = kw.get(pkey(n, "S"))) c.marker = *s;
+
+    char t = datatype;
+    if (version == Version::fcs3_2) {
+      if (auto pt = kw.get_trimmed(pkey(n, "DATATYPE"))) {
+        if (pt->size() == 1 && (*pt == "I" || *pt == "F" || *pt == "D")) t = (*pt)[0];
+        else
+          ctx.fail(ErrorKind::invalid, "bad_pndatatype", "unknown " + pkey(n, "DATATYPE") + " '" + *pt + "'",
+                   kw.find(pkey(n, "DATATYPE"))->offset, pkey(n, "DATATYPE"));
+      }
+    }
+    c.type = type_of(t);
+
+    const Keyword* b = kw.find(pkey(n, "B"));
+    if (!b) ctx.fail(ErrorKind::invalid, "missing_pnb", "required keyword " + pkey(n, "B") + " is missing",
+                     std::nullopt, pkey(n, "B"));
+    if (c.type == DataType::ascii && trim(b->value) == "*") {
+      c.bits = 0;  // delimited ASCII
+    } else {
+      const auto bits = parse_uint(b->value);
+      if (!bits || *bits == 0 || *bits > 64)
+        ctx.fail(ErrorKind::invalid, "bad_pnb", pkey(n, "B") + " = '" + b->value + "' is not a width of 1 to 64",
+                 b->offset, pkey(n, "B"));
+      c.bits = static_cast<int>(*bits);
+    }
+    if (c.type == DataType::ascii) {
+      // ASCII $PnB counts characters, not bits (FCS 3.1 §3.3.2).
+      c.storage_bits = c.bits * 8;
+    } else {
+      c.storage_bits = (c.bits + 7) / 8 * 8;
+    }
+    if (c.type == DataType::float32 && c.bits != 32)
+      ctx.fail(ErrorKind::invalid, "bad_pnb", "$DATATYPE F needs " + pkey(n, "B") + " = 32, found " + b->value,
+               b->offset, pkey(n, "B"));
+    if (c.type == DataType::float64 && c.bits != 64)
+      ctx.fail(ErrorKind::invalid, "bad_pnb", "$DATATYPE D needs " + pkey(n, "B") + " = 64, found " + b->value,
+               b->offset, pkey(n, "B"));
+
+    if (auto r = kw.get_double(pkey(n, "R")); r && std::isfinite(*r)) {
+      c.range = *r;
+    } else {
+      // flowCore keeps going without $PnR (range NA); we use the full integer range or 0.
+      const Keyword* rk = kw.find(pkey(n, "R"));
+      ctx.warn("missing_pnr",
+               rk ? pkey(n, "R") + " is not a number: '" + rk->value + "'" : pkey(n, "R") + " is missing",
+               rk ? std::optional<std::uint64_t>(rk->offset) : std::nullopt, pkey(n, "R"));
+      c.range = c.type == DataType::integer ? std::ldexp(1.0, c.bits) : 0;
+    }
+
+    if (auto e = kw.get(pkey(n, "E"))) {
+      const std::string& v = *e;
+      const auto comma = v.find(',');
+      auto f1 = parse_double(comma == std::string::npos ? v : v.substr(0, comma));
+      auto f2 = comma == std::string::npos ? std::optional<double>(0.0) : parse_double(v.substr(comma + 1));
+      if (!f1 || !f2 || *f1 < 0) {
+        ctx.warn("bad_pne", pkey(n, "E") + " = '" + v + "' is not 'f1,f2'; channel read as linear",
+                 kw.find(pkey(n, "E"))->offset, pkey(n, "E"));
+      } else {
+        c.log_decades = *f1;
+        c.log_offset = *f2;
+      }
+    }
+    if (auto g = kw.get_double(pkey(n, "G")); g && std::isfinite(*g) && *g != 0) c.gain = *g;
+    if (auto v = kw.get_double(pkey(n, "V"))) c.voltage = *v;
+    if (auto d = kw.get_trimmed(pkey(n, "D"))) c.detector = *d;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+void assign_value_ranges(std::vector<Channel>& channels, const ReadOptions& options,
+                         bool already_transformed) {
+  for (Channel& c : channels) {
+    if (c.type == DataType::integer) {
+      // Values are masked to the bits $PnR needs (next power of two above $PnR, minus one),
+      // when that is narrower than the stored width.
+      const int w = std::min(c.storage_bits, 64);
+      std::uint64_t mask = w >= 64 ? ~std::uint64_t{0} : ((std::uint64_t{1} << w) - 1);
+      if (c.range >= 1 && c.range < std::ldexp(1.0, w)) {
+        const auto r = static_cast<std::uint64_t>(std::ceil(c.range));
+        std::uint64_t p2 = 1;
+        while (p2 < r) p2 <<= 1;
+        mask = p2 - 1;
+      }
+      c.mask = mask;
+    }
+    const bool decode_log = options.transformation != Transformation::raw && !already_transformed &&
+                            c.type == DataType::integer && c.is_log();
+    if (decode_log) {
+      const double f2 = c.log_offset == 0 ? 1.0 : c.log_offset;
+      c.min_range = f2;  // 10^0 * f2
+      c.max_range = f2 * std::pow(10.0, c.log_decades);
+    } else {
+      c.min_range = 0;
+      c.max_range = c.range - 1;
+      if (options.transformation == Transformation::linearize_with_png_scaling && !already_transformed &&
+          !c.is_log() && c.gain != 1) {
+        c.max_range = (c.range - 1) / c.gain;
+      }
+    }
+  }
+}
+
+std::uint64_t event_width(const std::vector<Channel>& channels) noexcept {
+  std::uint64_t bits = 0;
+  for (const Channel& c : channels) {
+    if (c.type == DataType::ascii && c.bits == 0) return 0;
+    bits += static_cast<std::uint64_t>(c.storage_bits);
+  }
+  return bits / 8;
+}
+
+}  // namespace fcs::detail

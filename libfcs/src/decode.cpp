@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "decode.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+namespace fcs::detail {
+
+namespace {
+
+constexpr bool host_big = std::endian::native == std::endian::big;
+
+inline std::uint16_t bswap(std::uint16_t v) { return __builtin_bswap16(v); }
+inline std::uint32_t bswap(std::uint32_t v) { return __builtin_bswap32(v); }
+inline std::uint64_t bswap(std::uint64_t v) { return __builtin_bswap64(v); }
+
+// Unsigned integer of W bytes in the given byte order.
+template <int W, bool BE>
+inline std::uint64_t load_uint(const unsigned char* p) {
+  if constexpr (W == 1) {
+    return p[0];
+  } else if constexpr (W == 2 || W == 4 || W == 8) {
+    using U = std::conditional_t<W == 2, std::uint16_t, std::conditional_t<W == 4, std::uint32_t, std::uint64_t>>;
+    U v;
+    std::memcpy(&v, p, W);
+    if constexpr (BE != host_big) v = bswap(v);
+    return v;
+  } else {
+    std::uint64_t v = 0;
+    for (int k = 0; k < W; ++k) {
+      if constexpr (BE)
+        v = (v << 8) | p[k];
+      else
+        v |= static_cast<std::uint64_t>(p[k]) << (8 * k);
+    }
+    return v;
+  }
+}
+
+template <bool BE>
+inline float load_f32(const unsigned char* p) {
+  std::uint32_t u;
+  std::memcpy(&u, p, 4);
+  if constexpr (BE != host_big) u = bswap(u);
+  return std::bit_cast<float>(u);
+}
+
+template <bool BE>
+inline double load_f64(const unsigned char* p) {
+  std::uint64_t u;
+  std::memcpy(&u, p, 8);
+  if constexpr (BE != host_big) u = bswap(u);
+  return std::bit_cast<double>(u);
+}
+
+template <class T>
+inline T clip_to(T v, T max) {
+  // Written so that NaN passes through unchanged.
+  return v > max ? max : v;
+}
+
+// Decode one column over a block of events. `load(p)` returns the stored number.
+template <class Load>
+void decode_block(const unsigned char* base, std::size_t stride, std::size_t first, std::size_t n,
+                  const ColumnPlan& c, float* out_f, double* out_d, Load load) {
+  const unsigned char* p = base + c.offset;
+  using V = decltype(load(p));
+  constexpr bool is_int = std::is_same_v<V, std::uint64_t>;
+  switch (c.sink) {
+    case ColumnPlan::Sink::same:
+      if (c.out == ColumnType::f32) {
+        float* o = out_f + first;
+        const auto mx = static_cast<float>(c.clip_max);
+        if (c.clip) {
+          for (std::size_t i = 0; i < n; ++i) {
+            if constexpr (is_int) o[i] = clip_to(static_cast<float>(load(p + i * stride) & c.mask), mx);
+            else o[i] = clip_to(static_cast<float>(load(p + i * stride)), mx);
+          }
+        } else {
+          for (std::size_t i = 0; i < n; ++i) {
+            if constexpr (is_int) o[i] = static_cast<float>(load(p + i * stride) & c.mask);
+            else o[i] = static_cast<float>(load(p + i * stride));
+          }
+        }
+      } else {
+        double* o = out_d + first;
+        for (std::size_t i = 0; i < n; ++i) {
+          double v;
+          if constexpr (is_int) v = static_cast<double>(load(p + i * stride) & c.mask);
+          else v = static_cast<double>(load(p + i * stride));
+          o[i] = c.clip ? clip_to(v, c.clip_max) : v;
+        }
+      }
+      break;
+    case ColumnPlan::Sink::table:
+      if constexpr (is_int) {
+        double* o = out_d + first;
+        const double* t = c.table.data();
+        for (std::size_t i = 0; i < n; ++i) o[i] = t[load(p + i * stride) & c.mask];
+      }
+      break;
+    case ColumnPlan::Sink::log_exp:
+      if constexpr (is_int) {
+        double* o = out_d + first;
+        for (std::size_t i = 0; i < n; ++i) {
+          const double x = static_cast<double>(load(p + i * stride) & c.mask);
+          const double v = c.f2 * std::pow(10.0, x / c.range * c.f1);
+          o[i] = c.clip ? clip_to(v, c.clip_max) : v;
+        }
+      }
+      break;
+    case ColumnPlan::Sink::scale: {
+      double* o = out_d + first;
+      for (std::size_t i = 0; i < n; ++i) {
+        double x;
+        if constexpr (is_int) x = static_cast<double>(load(p + i * stride) & c.mask);
+        else x = static_cast<double>(load(p + i * stride));
+        const double v = x / c.gain;
+        o[i] = c.clip ? clip_to(v, c.clip_max) : v;
+      }
+      break;
+    }
+  }
+}
+
+template <bool BE>
+void decode_column_block(const unsigned char* base, std::size_t stride, std::size_t first, std::size_t n,
+                         const ColumnPlan& c, float* f, double* d) {
+  switch (c.source) {
+    case ColumnPlan::Source::f32:
+      decode_block(base, stride, first, n, c, f, d, [](const unsigned char* p) { return load_f32<BE>(p); });
+      return;
+    case ColumnPlan::Source::f64:
+      decode_block(base, stride, first, n, c, f, d, [](const unsigned char* p) { return load_f64<BE>(p); });
+      return;
+    case ColumnPlan::Source::uint:
+      switch (c.bytes) {
+        case 1: decode_block(base, stride, first, n, c, f, d, load_uint<1, BE>); return;
+        case 2: decode_block(base, stride, first, n, c, f, d, load_uint<2, BE>); return;
+        case 3: decode_block(base, stride, first, n, c, f, d, load_uint<3, BE>); return;
+        case 4: decode_block(base, stride, first, n, c, f, d, load_uint<4, BE>); return;
+        case 5: decode_block(base, stride, first, n, c, f, d, load_uint<5, BE>); return;
+        case 6: decode_block(base, stride, first, n, c, f, d, load_uint<6, BE>); return;
+        case 7: decode_block(base, stride, first, n, c, f, d, load_uint<7, BE>); return;
+        default: decode_block(base, stride, first, n, c, f, d, load_uint<8, BE>); return;
+      }
+  }
+}
+
+// The value a stored integer x becomes (used for tables and for ASCII data).
+double convert_int(const ColumnPlan& c, std::uint64_t raw) {
+  const double x = static_cast<double>(raw & c.mask);
+  double v = x;
+  if (c.sink == ColumnPlan::Sink::table || c.sink == ColumnPlan::Sink::log_exp)
+    v = c.f2 * std::pow(10.0, x / c.range * c.f1);
+  else if (c.sink == ColumnPlan::Sink::scale)
+    v = x / c.gain;
+  return c.clip ? clip_to(v, c.clip_max) : v;
+}
+
+}  // namespace
+
+DecodePlan make_plan(const std::vector<Channel>& channels, ByteOrder order, const ReadOptions& options,
+                     bool already_transformed) {
+  DecodePlan plan;
+  plan.big_endian = order == ByteOrder::big;
+  std::size_t offset = 0;
+  const bool transform = options.transformation != Transformation::raw && !already_transformed;
+  for (const Channel& ch : channels) {
+    ColumnPlan c;
+    c.bytes = ch.storage_bits / 8;
+    c.offset = offset;
+    offset += static_cast<std::size_t>(c.bytes);
+    c.clip = options.truncate_max_range;
+    c.clip_max = ch.max_range;
+    c.range = ch.range;
+    c.f1 = ch.log_decades;
+    c.f2 = ch.log_offset == 0 ? 1.0 : ch.log_offset;
+    c.gain = ch.gain;
+    switch (ch.type) {
+      case DataType::float32: c.source = ColumnPlan::Source::f32; break;
+      case DataType::float64: c.source = ColumnPlan::Source::f64; break;
+      default: c.source = ColumnPlan::Source::uint; c.mask = ch.mask; break;
+    }
+    const bool is_int = ch.type == DataType::integer || ch.type == DataType::ascii;
+    if (transform && is_int && ch.is_log()) {
+      c.out = ColumnType::f64;
+      const std::uint64_t entries = ch.mask + 1;
+      if (ch.type == DataType::integer && ch.mask < (std::uint64_t{1} << 20)) {
+        c.sink = ColumnPlan::Sink::table;
+        c.table.resize(entries);
+        ColumnPlan probe = c;
+        probe.sink = ColumnPlan::Sink::log_exp;
+        for (std::uint64_t x = 0; x < entries; ++x) c.table[x] = convert_int(probe, x);
+      } else {
+        c.sink = ColumnPlan::Sink::log_exp;
+      }
+    } else if (transform && options.transformation == Transformation::linearize_with_png_scaling &&
+               !ch.is_log() && ch.gain != 1) {
+      c.sink = ColumnPlan::Sink::scale;
+      c.out = ColumnType::f64;
+    } else {
+      c.sink = ColumnPlan::Sink::same;
+      // float32 holds integers exactly up to 2^24.
+      if (ch.type == DataType::float32) c.out = ColumnType::f32;
+      else if (ch.type == DataType::integer && ch.mask < (std::uint64_t{1} << 24)) c.out = ColumnType::f32;
+      else c.out = ColumnType::f64;
+    }
+    plan.columns.push_back(std::move(c));
+  }
+  plan.stride = offset;
+  return plan;
+}
+
+EventMatrix decode_binary(std::span<const std::byte> data, std::size_t events, const DecodePlan& plan,
+                          const ReleaseFn& release) {
+  std::vector<ColumnType> types;
+  for (const auto& c : plan.columns) types.push_back(c.out);
+  EventMatrix m(events, types);
+  if (events == 0 || plan.columns.empty()) return m;
+
+  std::vector<float*> fout(plan.columns.size(), nullptr);
+  std::vector<double*> dout(plan.columns.size(), nullptr);
+  for (std::size_t j = 0; j < plan.columns.size(); ++j) {
+    if (types[j] == ColumnType::f32) fout[j] = m.f32(j).data();
+    else dout[j] = m.f64(j).data();
+  }
+  const auto* base = reinterpret_cast<const unsigned char*>(data.data());
+  // Blocks small enough that one block of events stays in L2 while each column is extracted;
+  // chunks of several blocks are released from the mapping once decoded.
+  const std::size_t block = std::max<std::size_t>(1, (std::size_t{128} << 10) / plan.stride);
+  const std::size_t chunk_events = std::max<std::size_t>(block, (std::size_t{16} << 20) / plan.stride / block * block);
+  std::size_t released = 0;
+  for (std::size_t first = 0; first < events; first += block) {
+    const std::size_t n = std::min(block, events - first);
+    const unsigned char* b = base + first * plan.stride;
+    for (std::size_t j = 0; j < plan.columns.size(); ++j) {
+      if (plan.big_endian)
+        decode_column_block<true>(b - 0, plan.stride, first, n, plan.columns[j], fout[j], dout[j]);
+      else
+        decode_column_block<false>(b - 0, plan.stride, first, n, plan.columns[j], fout[j], dout[j]);
+    }
+    const std::size_t done = (first + n) * plan.stride;
+    if (release && (done - released >= chunk_events * plan.stride || first + n == events)) {
+      release(released, done - released);
+      released = done;
+    }
+  }
+  return m;
+}
+
+EventMatrix decode_ascii(std::span<const std::byte> data, std::size_t events,
+                         const std::vector<Channel>& channels, const DecodePlan& plan, std::uint64_t at,
+                         Context& ctx) {
+  std::vector<ColumnType> types(channels.size(), ColumnType::f64);
+  EventMatrix m(events, types);
+  const std::string_view s(reinterpret_cast<const char*>(data.data()), data.size());
+  const bool delimited = std::any_of(channels.begin(), channels.end(), [](const Channel& c) { return c.bits == 0; });
+  std::size_t pos = 0;
+  auto separator = [](char ch) { return ch == ' ' || ch == ',' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '\0'; };
+  for (std::size_t i = 0; i < events; ++i) {
+    for (std::size_t j = 0; j < channels.size(); ++j) {
+      std::string_view field;
+      if (delimited) {
+        while (pos < s.size() && separator(s[pos])) ++pos;
+        const std::size_t start = pos;
+        while (pos < s.size() && !separator(s[pos])) ++pos;
+        field = s.substr(start, pos - start);
+      } else {
+        const auto w = static_cast<std::size_t>(channels[j].bits);
+        if (pos + w > s.size()) field = {};
+        else field = s.substr(pos, w);
+        pos += w;
+      }
+      const auto v = parse_double(field);
+      if (!v) {
+        ctx.fail(ErrorKind::invalid, "bad_ascii_value",
+                 "ASCII DATA value '" + std::string(field.substr(0, 32)) + "' of event " + std::to_string(i + 1) +
+                     ", channel " + channels[j].name + " is not a number",
+                 at + std::min(pos, s.size()));
+      }
+      const ColumnPlan& c = plan.columns[j];
+      double x = *v;
+      if (x >= 0 && x == std::floor(x) && x < 18446744073709551616.0) {
+        x = convert_int(c, static_cast<std::uint64_t>(x));
+      } else if (c.clip) {
+        x = clip_to(x, c.clip_max);
+      }
+      m.f64(j)[i] = x;
+    }
+  }
+  return m;
+}
+
+}  // namespace fcs::detail

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "fcs/event_matrix.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace fcs {
+
+EventMatrix::EventMatrix(std::size_t rows, const std::vector<ColumnType>& types) : rows_(rows) {
+  cols_.reserve(types.size());
+  for (ColumnType t : types) {
+    Column c;
+    c.type = t;
+    // Uninitialised on purpose: the decoder writes every element, and zero-filling 240 MB
+    // would cost as much as decoding it.
+    if (t == ColumnType::f32)
+      c.f = std::make_unique_for_overwrite<float[]>(rows);
+    else
+      c.d = std::make_unique_for_overwrite<double[]>(rows);
+    cols_.push_back(std::move(c));
+  }
+}
+
+EventMatrix EventMatrix::clone() const {
+  std::vector<ColumnType> types;
+  for (const auto& c : cols_) types.push_back(c.type);
+  EventMatrix out(rows_, types);
+  for (std::size_t i = 0; i < cols_.size(); ++i) {
+    if (cols_[i].type == ColumnType::f32)
+      std::copy_n(cols_[i].f.get(), rows_, out.cols_[i].f.get());
+    else
+      std::copy_n(cols_[i].d.get(), rows_, out.cols_[i].d.get());
+  }
+  return out;
+}
+
+std::span<float> EventMatrix::f32(std::size_t col) {
+  Column& c = cols_.at(col);
+  if (c.type != ColumnType::f32) throw std::logic_error("EventMatrix: column is not float32");
+  return {c.f.get(), rows_};
+}
+std::span<const float> EventMatrix::f32(std::size_t col) const {
+  const Column& c = cols_.at(col);
+  if (c.type != ColumnType::f32) throw std::logic_error("EventMatrix: column is not float32");
+  return {c.f.get(), rows_};
+}
+std::span<double> EventMatrix::f64(std::size_t col) {
+  Column& c = cols_.at(col);
+  if (c.type != ColumnType::f64) throw std::logic_error("EventMatrix: column is not float64");
+  return {c.d.get(), rows_};
+}
+std::span<const double> EventMatrix::f64(std::size_t col) const {
+  const Column& c = cols_.at(col);
+  if (c.type != ColumnType::f64) throw std::logic_error("EventMatrix: column is not float64");
+  return {c.d.get(), rows_};
+}
+
+double EventMatrix::value(std::size_t row, std::size_t col) const {
+  const Column& c = cols_.at(col);
+  if (row >= rows_) throw std::out_of_range("EventMatrix: row out of range");
+  return c.type == ColumnType::f32 ? static_cast<double>(c.f[row]) : c.d[row];
+}
+
+std::vector<double> EventMatrix::column_as_double(std::size_t col) const {
+  const Column& c = cols_.at(col);
+  std::vector<double> out(rows_);
+  if (c.type == ColumnType::f32)
+    std::copy_n(c.f.get(), rows_, out.begin());
+  else
+    std::copy_n(c.d.get(), rows_, out.begin());
+  return out;
+}
+
+void EventMatrix::convert_column(std::size_t col, ColumnType to) {
+  Column& c = cols_.at(col);
+  if (c.type == to) return;
+  if (to == ColumnType::f64) {
+    c.d = std::make_unique_for_overwrite<double[]>(rows_);
+    std::copy_n(c.f.get(), rows_, c.d.get());
+    c.f.reset();
+  } else {
+    c.f = std::make_unique_for_overwrite<float[]>(rows_);
+    for (std::size_t i = 0; i < rows_; ++i) c.f[i] = static_cast<float>(c.d[i]);
+    c.d.reset();
+  }
+  c.type = to;
+}
+
+std::size_t EventMatrix::byte_size() const noexcept {
+  std::size_t n = 0;
+  for (const auto& c : cols_) n += rows_ * (c.type == ColumnType::f32 ? sizeof(float) : sizeof(double));
+  return n;
+}
+
+}  // namespace fcs

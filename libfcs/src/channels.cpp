@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "channels.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 
 namespace fcs::detail {
@@ -41,14 +43,17 @@ std::vector<Channel> read_channels(const Keywords& kw, char datatype, Version ve
   for (int n = 1; n <= static_cast<int>(*par); ++n) {
     Channel c;
     c.index = n;
+    if (auto s = kw.get(pkey(n, "S")); s && !trim(*s).empty()) c.marker = std::string(trim(*s));
     if (auto name = kw.get(pkey(n, "N")); name && !trim(*name).empty()) {
       c.name = std::string(trim(*name));
     } else {
-      ctx.fail(ErrorKind::invalid, "missing_pnn",
-               "required keyword " + pkey(n, "N") + " (channel name) is missing", std::nullopt,
+      if (!ctx.allowed(&Repairs::missing_channel_name))
+        ctx.fail(ErrorKind::invalid, "missing_channel_name",
+                 "required keyword " + pkey(n, "N") + " (channel name) is missing", std::nullopt, pkey(n, "N"));
+      c.name = c.marker ? *c.marker : "P" + std::to_string(n);
+      ctx.warn("missing_channel_name", pkey(n, "N") + " missing; channel named '" + c.name + "'", std::nullopt,
                pkey(n, "N"));
     }
-    if (auto s = kw.get(pkey(n, "S"))) c.marker = *s;
 
     char t = datatype;
     if (version == Version::fcs3_2) {
@@ -98,6 +103,7 @@ std::vector<Channel> read_channels(const Keywords& kw, char datatype, Version ve
     }
 
     if (auto e = kw.get(pkey(n, "E"))) {
+      c.amplification_given = true;
       const std::string& v = *e;
       const auto comma = v.find(',');
       auto f1 = parse_double(comma == std::string::npos ? v : v.substr(0, comma));
@@ -110,7 +116,15 @@ std::vector<Channel> read_channels(const Keywords& kw, char datatype, Version ve
         c.log_offset = *f2;
       }
     }
-    if (auto g = kw.get_double(pkey(n, "G")); g && std::isfinite(*g) && *g != 0) c.gain = *g;
+    if (auto g = kw.get_double(pkey(n, "G"))) {
+      if (std::isfinite(*g) && *g > 0) {
+        c.gain = *g;
+      } else {
+        // flowCore divides by it anyway (Inf/NaN values); a gain of 0 cannot be meant.
+        ctx.warn("bad_png", pkey(n, "G") + " = '" + kw.get(pkey(n, "G")).value_or("") + "' is not a positive gain; 1 used",
+                 kw.find(pkey(n, "G"))->offset, pkey(n, "G"));
+      }
+    }
     if (auto v = kw.get_double(pkey(n, "V"))) c.voltage = *v;
     if (auto d = kw.get_trimmed(pkey(n, "D"))) c.detector = *d;
     out.push_back(std::move(c));
@@ -118,35 +132,57 @@ std::vector<Channel> read_channels(const Keywords& kw, char datatype, Version ve
   return out;
 }
 
-void assign_value_ranges(std::vector<Channel>& channels, const ReadOptions& options,
-                         bool already_transformed) {
+void assign_masks(std::vector<Channel>& channels) {
   for (Channel& c : channels) {
-    if (c.type == DataType::integer) {
-      // Values are masked to the bits $PnR needs (next power of two above $PnR, minus one),
-      // when that is narrower than the stored width.
-      const int w = std::min(c.storage_bits, 64);
-      std::uint64_t mask = w >= 64 ? ~std::uint64_t{0} : ((std::uint64_t{1} << w) - 1);
-      if (c.range >= 1 && c.range < std::ldexp(1.0, w)) {
-        const auto r = static_cast<std::uint64_t>(std::ceil(c.range));
-        std::uint64_t p2 = 1;
-        while (p2 < r) p2 <<= 1;
-        mask = p2 - 1;
-      }
-      c.mask = mask;
+    if (c.type != DataType::integer) continue;
+    // flowCore keeps x mod 2^ceil(log2 $PnR) when that needs fewer bits than are stored: the
+    // upper bits are flags or garbage on some instruments (fcsparser's fake_bitmask_error file).
+    const int w = std::min(c.storage_bits, 64);
+    std::uint64_t mask = w >= 64 ? ~std::uint64_t{0} : ((std::uint64_t{1} << w) - 1);
+    if (c.range > 0) {
+      const double bits = std::ceil(std::log2(c.range));
+      if (bits < static_cast<double>(c.bits)) mask = bits <= 0 ? 0 : ((std::uint64_t{1} << static_cast<int>(bits)) - 1);
     }
-    const bool decode_log = options.transformation != Transformation::raw && !already_transformed &&
-                            c.type == DataType::integer && c.is_log();
-    if (decode_log) {
+    c.mask = mask;
+  }
+}
+
+void assign_value_ranges(std::vector<Channel>& channels, const EventMatrix& events, const Keywords& kw,
+                         const ReadOptions& options, bool already_transformed) {
+  for (std::size_t j = 0; j < channels.size(); ++j) {
+    Channel& c = channels[j];
+    const std::string n = std::to_string(c.index);
+    // Files written by flowCore carry the ranges it computed.
+    const auto written_max = kw.get_double("flowCore_$P" + n + "Rmax");
+    const double r = written_max ? *written_max + 1 : c.range;
+
+    // The data's minimum, NaN ignored, floored at -111 (flowCore's realMin).
+    double col_min = std::numeric_limits<double>::infinity();
+    if (j < events.cols()) {
+      auto scan = [&](auto span) {
+        for (auto v : span)
+          if (!std::isnan(v) && static_cast<double>(v) < col_min) col_min = static_cast<double>(v);
+      };
+      if (events.type(j) == ColumnType::f32) scan(events.f32(j));
+      else scan(events.f64(j));
+    }
+    double real_min = std::max(-111.0, col_min);
+    if (c.amplification_given) real_min = std::min(c.log_offset, real_min);
+    if (!std::isfinite(real_min)) real_min = 0;
+    // flowCore takes the stored minimum only for files it wrote with transformation=custom.
+    if (already_transformed && iequals(kw.get_trimmed("transformation").value_or(""), "custom")) {
+      if (auto m = kw.get_double("flowCore_$P" + n + "Rmin")) real_min = *m;
+    }
+
+    const bool decoded = options.transformation != Transformation::raw && !already_transformed &&
+                         c.type == DataType::integer && c.is_log();
+    if (decoded) {
       const double f2 = c.log_offset == 0 ? 1.0 : c.log_offset;
-      c.min_range = f2;  // 10^0 * f2
-      c.max_range = f2 * std::pow(10.0, c.log_decades);
+      c.min_range = std::pow(10.0, real_min / (r - 1) * c.log_decades) * f2;
+      c.max_range = std::pow(10.0, c.log_decades) * f2;
     } else {
-      c.min_range = 0;
-      c.max_range = c.range - 1;
-      if (options.transformation == Transformation::linearize_with_png_scaling && !already_transformed &&
-          !c.is_log() && c.gain != 1) {
-        c.max_range = (c.range - 1) / c.gain;
-      }
+      c.min_range = real_min;
+      c.max_range = r - 1;
     }
   }
 }

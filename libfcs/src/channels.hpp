@@ -16,10 +16,13 @@ namespace fcs::detail {
 [[nodiscard]] std::vector<Channel> read_channels(const Keywords& kw, char datatype, Version version,
                                                  Context& ctx);
 
-/// Fill each channel's mask, min_range and max_range for the chosen value convention
-/// (flowCore `read.FCS`: ranges from $PnR and the $PnE decoding).
-void assign_value_ranges(std::vector<Channel>& channels, const ReadOptions& options,
-                         bool already_transformed);
+/// Set each integer channel's mask (flowCore keeps the bits $PnR needs).
+void assign_masks(std::vector<Channel>& channels);
+
+/// Fill min_range and max_range as flowCore `parameters()` reports them, from $PnR, $PnE and
+/// the decoded data's minimum (see docs/fcs-reader.md).
+void assign_value_ranges(std::vector<Channel>& channels, const EventMatrix& events, const Keywords& kw,
+                         const ReadOptions& options, bool already_transformed);
 
 /// Bytes of one event when every width is a whole number of bytes; 0 for delimited ASCII.
 [[nodiscard]] std::uint64_t event_width(const std::vector<Channel>& channels) noexcept;

@@ -63,12 +63,19 @@ inline T clip_to(T v, T max) {
 }
 
 // Decode one column over a block of events. `load(p)` returns the stored number.
+// Integer sources also OR every stored value into `seen`, so the caller can tell whether the
+// mask removed any bits (a repair worth reporting) without a second pass.
 template <class Load>
 void decode_block(const unsigned char* base, std::size_t stride, std::size_t first, std::size_t n,
-                  const ColumnPlan& c, float* out_f, double* out_d, Load load) {
+                  const ColumnPlan& c, float* out_f, double* out_d, std::uint64_t& seen, Load load) {
   const unsigned char* p = base + c.offset;
   using V = decltype(load(p));
   constexpr bool is_int = std::is_same_v<V, std::uint64_t>;
+  if constexpr (is_int) {
+    std::uint64_t acc = 0;
+    for (std::size_t i = 0; i < n; ++i) acc |= load(p + i * stride);
+    seen |= acc;
+  }
   switch (c.sink) {
     case ColumnPlan::Sink::same:
       if (c.out == ColumnType::f32) {
@@ -106,9 +113,9 @@ void decode_block(const unsigned char* base, std::size_t stride, std::size_t fir
       if constexpr (is_int) {
         double* o = out_d + first;
         for (std::size_t i = 0; i < n; ++i) {
-          const double x = static_cast<double>(load(p + i * stride) & c.mask);
-          const double v = c.f2 * std::pow(10.0, x / c.range * c.f1);
-          o[i] = c.clip ? clip_to(v, c.clip_max) : v;
+          double x = static_cast<double>(load(p + i * stride) & c.mask);
+          if (c.clip) x = clip_to(x, c.clip_max);
+          o[i] = c.f2 * std::pow(10.0, x / c.range * c.f1);
         }
       }
       break;
@@ -118,8 +125,8 @@ void decode_block(const unsigned char* base, std::size_t stride, std::size_t fir
         double x;
         if constexpr (is_int) x = static_cast<double>(load(p + i * stride) & c.mask);
         else x = static_cast<double>(load(p + i * stride));
-        const double v = x / c.gain;
-        o[i] = c.clip ? clip_to(v, c.clip_max) : v;
+        if (c.clip) x = clip_to(x, c.clip_max);
+        o[i] = x / c.gain;
       }
       break;
     }
@@ -128,37 +135,37 @@ void decode_block(const unsigned char* base, std::size_t stride, std::size_t fir
 
 template <bool BE>
 void decode_column_block(const unsigned char* base, std::size_t stride, std::size_t first, std::size_t n,
-                         const ColumnPlan& c, float* f, double* d) {
+                         const ColumnPlan& c, float* f, double* d, std::uint64_t& seen) {
   switch (c.source) {
     case ColumnPlan::Source::f32:
-      decode_block(base, stride, first, n, c, f, d, [](const unsigned char* p) { return load_f32<BE>(p); });
+      decode_block(base, stride, first, n, c, f, d, seen, [](const unsigned char* p) { return load_f32<BE>(p); });
       return;
     case ColumnPlan::Source::f64:
-      decode_block(base, stride, first, n, c, f, d, [](const unsigned char* p) { return load_f64<BE>(p); });
+      decode_block(base, stride, first, n, c, f, d, seen, [](const unsigned char* p) { return load_f64<BE>(p); });
       return;
     case ColumnPlan::Source::uint:
       switch (c.bytes) {
-        case 1: decode_block(base, stride, first, n, c, f, d, load_uint<1, BE>); return;
-        case 2: decode_block(base, stride, first, n, c, f, d, load_uint<2, BE>); return;
-        case 3: decode_block(base, stride, first, n, c, f, d, load_uint<3, BE>); return;
-        case 4: decode_block(base, stride, first, n, c, f, d, load_uint<4, BE>); return;
-        case 5: decode_block(base, stride, first, n, c, f, d, load_uint<5, BE>); return;
-        case 6: decode_block(base, stride, first, n, c, f, d, load_uint<6, BE>); return;
-        case 7: decode_block(base, stride, first, n, c, f, d, load_uint<7, BE>); return;
-        default: decode_block(base, stride, first, n, c, f, d, load_uint<8, BE>); return;
+        case 1: decode_block(base, stride, first, n, c, f, d, seen, load_uint<1, BE>); return;
+        case 2: decode_block(base, stride, first, n, c, f, d, seen, load_uint<2, BE>); return;
+        case 3: decode_block(base, stride, first, n, c, f, d, seen, load_uint<3, BE>); return;
+        case 4: decode_block(base, stride, first, n, c, f, d, seen, load_uint<4, BE>); return;
+        case 5: decode_block(base, stride, first, n, c, f, d, seen, load_uint<5, BE>); return;
+        case 6: decode_block(base, stride, first, n, c, f, d, seen, load_uint<6, BE>); return;
+        case 7: decode_block(base, stride, first, n, c, f, d, seen, load_uint<7, BE>); return;
+        default: decode_block(base, stride, first, n, c, f, d, seen, load_uint<8, BE>); return;
       }
   }
 }
 
-// The value a stored integer x becomes (used for tables and for ASCII data).
+// The value a stored integer becomes (used for tables and for ASCII data). As in flowCore the
+// stored number is clipped at $PnR first, then decoded.
 double convert_int(const ColumnPlan& c, std::uint64_t raw) {
-  const double x = static_cast<double>(raw & c.mask);
-  double v = x;
+  double x = static_cast<double>(raw & c.mask);
+  if (c.clip) x = clip_to(x, c.clip_max);
   if (c.sink == ColumnPlan::Sink::table || c.sink == ColumnPlan::Sink::log_exp)
-    v = c.f2 * std::pow(10.0, x / c.range * c.f1);
-  else if (c.sink == ColumnPlan::Sink::scale)
-    v = x / c.gain;
-  return c.clip ? clip_to(v, c.clip_max) : v;
+    return c.f2 * std::pow(10.0, x / c.range * c.f1);
+  if (c.sink == ColumnPlan::Sink::scale) return x / c.gain;
+  return x;
 }
 
 }  // namespace
@@ -174,8 +181,10 @@ DecodePlan make_plan(const std::vector<Channel>& channels, ByteOrder order, cons
     c.bytes = ch.storage_bits / 8;
     c.offset = offset;
     offset += static_cast<std::size_t>(c.bytes);
-    c.clip = options.truncate_max_range;
-    c.clip_max = ch.max_range;
+    // flowCore clips the stored number at $PnR (not $PnR - 1), before any decoding, and never
+    // for files it wrote itself with transformation=applied/custom.
+    c.clip = options.truncate_max_range && transform;
+    c.clip_max = ch.range;
     c.range = ch.range;
     c.f1 = ch.log_decades;
     c.f2 = ch.log_offset == 0 ? 1.0 : ch.log_offset;
@@ -183,7 +192,8 @@ DecodePlan make_plan(const std::vector<Channel>& channels, ByteOrder order, cons
     switch (ch.type) {
       case DataType::float32: c.source = ColumnPlan::Source::f32; break;
       case DataType::float64: c.source = ColumnPlan::Source::f64; break;
-      default: c.source = ColumnPlan::Source::uint; c.mask = ch.mask; break;
+      case DataType::integer: c.source = ColumnPlan::Source::uint; c.mask = ch.mask; break;
+      case DataType::ascii: c.source = ColumnPlan::Source::uint; break;
     }
     const bool is_int = ch.type == DataType::integer || ch.type == DataType::ascii;
     if (transform && is_int && ch.is_log()) {
@@ -199,7 +209,8 @@ DecodePlan make_plan(const std::vector<Channel>& channels, ByteOrder order, cons
         c.sink = ColumnPlan::Sink::log_exp;
       }
     } else if (transform && options.transformation == Transformation::linearize_with_png_scaling &&
-               !ch.is_log() && ch.gain != 1) {
+               ch.gain != 1) {
+      // Every channel not log-decoded is divided by $PnG, float channels with a $PnE included.
       c.sink = ColumnPlan::Sink::scale;
       c.out = ColumnType::f64;
     } else {
@@ -216,7 +227,8 @@ DecodePlan make_plan(const std::vector<Channel>& channels, ByteOrder order, cons
 }
 
 EventMatrix decode_binary(std::span<const std::byte> data, std::size_t events, const DecodePlan& plan,
-                          const ReleaseFn& release) {
+                          const ReleaseFn& release, std::vector<std::uint64_t>& seen_bits) {
+  seen_bits.assign(plan.columns.size(), 0);
   std::vector<ColumnType> types;
   for (const auto& c : plan.columns) types.push_back(c.out);
   EventMatrix m(events, types);
@@ -239,9 +251,9 @@ EventMatrix decode_binary(std::span<const std::byte> data, std::size_t events, c
     const unsigned char* b = base + first * plan.stride;
     for (std::size_t j = 0; j < plan.columns.size(); ++j) {
       if (plan.big_endian)
-        decode_column_block<true>(b - 0, plan.stride, first, n, plan.columns[j], fout[j], dout[j]);
+        decode_column_block<true>(b, plan.stride, first, n, plan.columns[j], fout[j], dout[j], seen_bits[j]);
       else
-        decode_column_block<false>(b - 0, plan.stride, first, n, plan.columns[j], fout[j], dout[j]);
+        decode_column_block<false>(b, plan.stride, first, n, plan.columns[j], fout[j], dout[j], seen_bits[j]);
     }
     const std::size_t done = (first + n) * plan.stride;
     if (release && (done - released >= chunk_events * plan.stride || first + n == events)) {

@@ -49,9 +49,11 @@ struct DecodePlan {
 /// Called after each chunk of DATA is decoded: (offset within data, length) may be released.
 using ReleaseFn = std::function<void(std::size_t, std::size_t)>;
 
-/// Decode `events` events of binary DATA into a new matrix.
+/// Decode `events` events of binary DATA into a new matrix. `seen_bits` receives, per column, the
+/// OR of every stored integer (before masking), so callers can tell whether masking changed values.
 [[nodiscard]] EventMatrix decode_binary(std::span<const std::byte> data, std::size_t events,
-                                        const DecodePlan& plan, const ReleaseFn& release);
+                                        const DecodePlan& plan, const ReleaseFn& release,
+                                        std::vector<std::uint64_t>& seen_bits);
 
 /// Decode $DATATYPE A DATA: fixed-width fields ($PnB characters each) or, when $PnB is '*',
 /// numbers separated by blanks, commas or line breaks. Values are converted like integers.

@@ -4,6 +4,7 @@
 #include "fcs/reader.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <string>
 
@@ -153,56 +154,62 @@ ByteOrder read_byte_order(const Keywords& kw, Context& ctx) {
            "$BYTEORD");
 }
 
-// Choose the DATA segment from HEADER and TEXT offsets (FCS 3.1 §3.1: HEADER fields may be 0
-// when the offsets only fit in TEXT).
+// Choose the DATA segment from HEADER and TEXT offsets. FCS 3.1 §3.1: HEADER fields may be 0
+// (or blank) when the offsets only fit in TEXT; FCS 2.0 has no $BEGINDATA/$ENDDATA.
 Segment choose_data_segment(const Parsed& p, std::uint64_t file_size, std::uint64_t expected, Context& ctx) {
   const Dataset& ds = p.ds;
   const std::uint64_t base = ds.offset;
-  const Segment from_header = absolute(base, p.header.data_begin, p.header.data_end);
+  const std::uint64_t hb = p.header.data_begin, he = p.header.data_end;
+  const Segment from_header = absolute(base, hb, he);
+  if (ds.version == Version::fcs2_0) {
+    if (from_header.empty() && expected > 0)
+      ctx.fail(ErrorKind::invalid, "missing_data_offsets", "HEADER gives no DATA segment", base + 26);
+    return from_header;
+  }
+
   const Keyword* kb = ds.keywords.find("$BEGINDATA");
   const Keyword* ke = ds.keywords.find("$ENDDATA");
-  Segment from_text;
-  bool text_given = false;
-  if (kb && ke) {
-    auto b = parse_uint(kb->value);
-    auto e = parse_uint(ke->value);
-    if (b && e) {
-      from_text = absolute(base, *b, *e);
-      text_given = !from_text.empty() || (*b == 0 && *e == 0);
+  const auto b = kb ? parse_uint(kb->value) : std::nullopt;
+  const auto e = ke ? parse_uint(ke->value) : std::nullopt;
+  if (!b || !e) {
+    if (from_header.empty()) {
+      if (expected == 0) return {};
+      ctx.fail(ErrorKind::invalid, "missing_data_offsets",
+               "neither HEADER nor $BEGINDATA/$ENDDATA give the DATA segment", base + 26);
     }
-  }
-  if (from_header.empty() && from_text.empty()) {
-    // A data set with no events may legitimately have no DATA.
-    if (expected == 0) return {};
-    ctx.fail(ErrorKind::invalid, "missing_data_offsets",
-             "neither HEADER nor $BEGINDATA/$ENDDATA give the DATA segment", base + 26);
-  }
-  if (from_header.empty()) return from_text;
-  if (!text_given || from_text.empty() || (from_text.begin == from_header.begin && from_text.end == from_header.end))
+    if (!ctx.allowed(&Repairs::missing_data_keywords))
+      ctx.fail(ErrorKind::invalid, "missing_data_keywords", "required keywords $BEGINDATA/$ENDDATA are missing or not numbers",
+               std::nullopt, "$BEGINDATA");
+    ctx.warn("missing_data_keywords", "$BEGINDATA/$ENDDATA missing or not numbers; HEADER offsets used", std::nullopt,
+             "$BEGINDATA");
     return from_header;
+  }
+  const Segment from_text = absolute(base, *b, *e);
+  // HEADER 0 (or blank) means "see TEXT"; 99999999 is what writers put when the offset is larger.
+  if (hb == 0 || he == 0 || he == 99'999'999) return from_text;
+  if (from_text.begin == from_header.begin && from_text.end == from_header.end) return from_header;
 
-  // HEADER and TEXT disagree. Prefer the one that lies inside the file and fits $TOT x width.
+  // HEADER and TEXT disagree. The right pair lies inside the file, outside TEXT, and spans
+  // $TOT x event width (writers are often one byte long at the end).
   auto fits = [&](const Segment& s) {
-    return s.end < file_size && (expected == 0 || s.size() == expected || s.size() == expected + 1);
+    const bool in_file = !s.empty() && s.begin < file_size && s.end <= file_size;
+    const bool clear_of_text = s.begin > ds.text.end || s.end < ds.text.begin;
+    const bool right_size = expected == 0 || s.size() == expected || s.size() == expected + 1;
+    return in_file && clear_of_text && right_size;
   };
   const bool h_ok = fits(from_header);
   const bool t_ok = fits(from_text);
-  const std::string detail = "HEADER says " + std::to_string(from_header.begin - base) + "-" +
-                             std::to_string(from_header.end - base) + ", TEXT says " +
-                             std::to_string(from_text.begin - base) + "-" + std::to_string(from_text.end - base);
+  const std::string detail = "HEADER says " + std::to_string(hb) + "-" + std::to_string(he) + ", TEXT says " +
+                             std::to_string(*b) + "-" + std::to_string(*e);
   if (!ctx.allowed(&Repairs::data_offset_mismatch))
     ctx.fail(ErrorKind::invalid, "data_offset_mismatch", "HEADER and TEXT disagree on the DATA segment: " + detail,
              kb->offset, "$BEGINDATA");
-  if (h_ok || (!t_ok && from_header.end < file_size)) {
-    ctx.warn("data_offset_mismatch", "HEADER and TEXT disagree on the DATA segment (" + detail + "); HEADER used" +
-                                         (h_ok ? ", it fits $TOT x event width" : ""),
-             kb->offset, "$BEGINDATA");
-    return from_header;
-  }
-  ctx.warn("data_offset_mismatch", "HEADER and TEXT disagree on the DATA segment (" + detail + "); TEXT used" +
-                                       (t_ok ? ", it fits $TOT x event width" : ""),
+  const bool use_header = h_ok || !t_ok;  // flowCore's ignore.text.offset=TRUE trusts HEADER
+  ctx.warn("data_offset_mismatch",
+           "HEADER and TEXT disagree on the DATA segment (" + detail + "); " + (use_header ? "HEADER" : "TEXT") +
+               " used" + ((use_header ? h_ok : t_ok) ? ": it spans $TOT x event width outside TEXT" : ""),
            kb->offset, "$BEGINDATA");
-  return from_text;
+  return use_header ? from_header : from_text;
 }
 
 // Everything from channels to events for one data set.
@@ -229,21 +236,33 @@ void read_data_level(Bytes file, Parsed& p, const ReadOptions& options, const Ma
       (tot_kw && width) ? (*tot_kw > UINT64_MAX / width ? UINT64_MAX : *tot_kw * width) : 0;
   Segment data = choose_data_segment(p, file.size(), expected, ctx);
   if (!data.empty() && data.end >= file.size()) {
-    ctx.fail(ErrorKind::invalid, "truncated_data",
-             "DATA segment " + std::to_string(data.begin) + "-" + std::to_string(data.end) +
-                 " extends past the end of the file (" + std::to_string(file.size()) + " bytes): file truncated",
-             data.begin);
+    if (data.begin >= file.size() || !ctx.allowed(&Repairs::data_end_past_eof)) {
+      ctx.fail(ErrorKind::invalid, "truncated_data",
+               "DATA segment " + std::to_string(data.begin) + "-" + std::to_string(data.end) +
+                   " extends past the end of the file (" + std::to_string(file.size()) + " bytes): file truncated",
+               data.begin);
+    }
+    // Reading what is there is safe: the length check below still demands $TOT x width bytes.
+    ctx.warn("data_end_past_eof",
+             "DATA end offset " + std::to_string(data.end) + " is past the end of the file (" +
+                 std::to_string(file.size()) + " bytes); read up to the end",
+             data.end);
+    data.end = file.size() - 1;
   }
-  if (!data.empty() && data.begin < ds.text.begin && data.end >= ds.text.begin && data.begin <= ds.text.end) {
+  if (!data.empty() && data.begin <= ds.text.end && data.end >= ds.text.begin) {
     ctx.fail(ErrorKind::invalid, "data_overlaps_text", "DATA segment overlaps TEXT", data.begin);
   }
   ds.data = data;
 
   if (ds.mode != 'L') {
     const bool list_fits = width != 0 && tot_kw && data.size() >= *tot_kw * width && data.size() <= *tot_kw * width + 1;
-    if (!ctx.allowed(&Repairs::mode_as_list) || !list_fits)
+    if (!list_fits)
       ctx.fail(ErrorKind::unsupported, "unsupported_mode",
                std::string("$MODE ") + ds.mode + " (histogram data) is not supported; only list mode (L) is",
+               kw.find("$MODE")->offset, "$MODE");
+    if (!ctx.allowed(&Repairs::mode_as_list))
+      ctx.fail(ErrorKind::unsupported, "mode_as_list",
+               std::string("$MODE ") + ds.mode + " is not list mode (repair mode_as_list is off)",
                kw.find("$MODE")->offset, "$MODE");
     ctx.warn("mode_as_list",
              std::string("$MODE ") + ds.mode + " read as list mode: the DATA length is exactly $TOT x event width",
@@ -306,9 +325,11 @@ void read_data_level(Bytes file, Parsed& p, const ReadOptions& options, const Ma
   }
 
   ds.event_count = events;
-  assign_value_ranges(ds.channels, options, ds.already_transformed);
-  // Values are as flowCore reads them by default; the ranges and masking were chosen above.
-  if (options.skip_events) return;
+  assign_masks(ds.channels);
+  if (options.skip_events) {
+    assign_value_ranges(ds.channels, ds.events, kw, options, ds.already_transformed);
+    return;
+  }
 
   const std::uint64_t bytes_out = events * ds.channels.size() * sizeof(double);
   if (ds.channels.size() != 0 && bytes_out / ds.channels.size() / sizeof(double) != events)
@@ -329,8 +350,22 @@ void read_data_level(Bytes file, Parsed& p, const ReadOptions& options, const Ma
       const std::uint64_t start = data.begin;
       release = [mapped, start](std::size_t off, std::size_t len) { mapped->release(start + off, len); };
     }
-    ds.events = decode_binary(bytes, events, plan, release);
+    std::vector<std::uint64_t> seen;
+    ds.events = decode_binary(bytes, events, plan, release, seen);
+    for (std::size_t j = 0; j < ds.channels.size(); ++j) {
+      const Channel& c = ds.channels[j];
+      if (c.type != DataType::integer || (seen[j] & ~c.mask) == 0) continue;
+      const std::string key = "$P" + std::to_string(c.index) + "R";
+      if (!ctx.allowed(&Repairs::mask_integer_to_range))
+        ctx.fail(ErrorKind::invalid, "mask_integer_to_range",
+                 "channel " + c.name + " holds values above what " + key + " allows", std::nullopt, key);
+      ctx.warn("mask_integer_to_range",
+               "channel " + c.name + " holds values with bits above " + key + " = " + kw.get(key).value_or("?") +
+                   "; masked to the low " + std::to_string(std::popcount(c.mask)) + " bits as flowCore does",
+               std::nullopt, key);
+    }
   }
+  assign_value_ranges(ds.channels, ds.events, kw, options, ds.already_transformed);
 }
 
 void finish_spillover(Dataset& ds, const ReadOptions& options, Context& ctx) {

@@ -90,13 +90,15 @@ std::string format_shortest(double v) {
   return std::string(buf.data(), res.ptr);
 }
 
-// $PnR and $PnG in plain decimal when that is short (262144, not 2.62144e+05): FCS 3.1 §3.2.20
-// defines $PnR as a number of channels, and readers that expect an integer there are common.
+// $PnR and $PnG in plain decimal when that is short (262144 and 1000000, not 2.62144e+05 or
+// 1e+06): FCS 3.1 §3.2.20 defines $PnR as a number of channels, and readers that expect an
+// integer there are common. Very large or small values keep the exponent form.
 std::string format_decimal(double v) {
-  std::array<char, 32> buf{};
+  const double mag = std::fabs(v);
+  if (mag < 1e-4 || mag >= 1e16) return format_shortest(v);
+  std::array<char, 64> buf{};
   const auto res = std::to_chars(buf.data(), buf.data() + buf.size(), v, std::chars_format::fixed);
-  if (res.ec == std::errc{}) return std::string(buf.data(), res.ptr);
-  return format_shortest(v);
+  return std::string(buf.data(), res.ptr);
 }
 
 std::string parameter_keyword(std::size_t n, char suffix) {
@@ -526,9 +528,16 @@ WriteRequest request_from_dataset(const Dataset& dataset, std::vector<std::vecto
     if (is_structural(kw.name)) continue;
     req.keywords.emplace_back(kw.name, kw.value);
   }
+  // A matrix naming channels this data set does not have cannot compensate its events, and
+  // FCS 3.1 §3.2.20 requires $SPILLOVER to name $PnN values, so it is not carried over.
   if (const Spillover* sp = dataset.spillover()) {
-    req.spillover = *sp;
-    req.spillover->source_keyword = "$SPILLOVER";
+    const bool all_known = std::all_of(sp->channels.begin(), sp->channels.end(), [&](const std::string& name) {
+      return dataset.find_channel(name) >= 0;
+    });
+    if (all_known) {
+      req.spillover = *sp;
+      req.spillover->source_keyword = "$SPILLOVER";
+    }
   }
 
   std::vector<std::string> names;

@@ -93,11 +93,13 @@ def seeds():
     kw += params(["A", "B"], [32, 32], [65536, 65536], [("$P1G", "2"), ("$COMP", "2,1,0.1,0.2,1")])
     s["valid_3.0_int32_be.fcs"] = fcs("3.0", kw, rows(">II", [(1, 70000), (65535, 3)]))
 
-    # FCS 3.1, float32 little endian with $SPILLOVER and $PnS.
-    kw = [("$BYTEORD", "1,2,3,4"), ("$DATATYPE", "F"), ("$MODE", "L"), ("$NEXTDATA", "0"), ("$TOT", "2")]
-    kw += params(["FSC-A", "CD19"], [32, 32], [262144, 262144],
-                 [("$P2S", "CD19 PE"), ("$SPILLOVER", "2,FSC-A,CD19,1,0.05,0,1")])
-    s["valid_3.1_float_le.fcs"] = fcs("3.1", kw, rows("<ff", [(1.5, -2.0), (1e6, 3.25)]))
+    # FCS 3.1, float32 little endian with $SPILLOVER and $PnS; `edit` changes its keywords.
+    def float_le(edit=lambda kw: kw):
+        kw = [("$BYTEORD", "1,2,3,4"), ("$DATATYPE", "F"), ("$MODE", "L"), ("$NEXTDATA", "0"), ("$TOT", "2")]
+        kw += params(["FSC-A", "CD19"], [32, 32], [262144, 262144],
+                     [("$P2S", "CD19 PE"), ("$SPILLOVER", "2,FSC-A,CD19,1,0.05,0,1")])
+        return fcs("3.1", edit(kw), rows("<ff", [(1.5, -2.0), (1e6, 3.25)]))
+    s["valid_3.1_float_le.fcs"] = float_le()
 
     # FCS 3.1, float64 big endian, '|' delimiter with an escaped delimiter in a value.
     kw = [("$BYTEORD", "4,3,2,1"), ("$DATATYPE", "D"), ("$MODE", "L"), ("$NEXTDATA", "0"), ("$TOT", "2")]
@@ -169,10 +171,17 @@ def seeds():
     s["bad_datatype.fcs"] = mutate(base, b"/$DATATYPE/F/", b"/$DATATYPE/Q/")
     s["bad_pnb_for_float.fcs"] = mutate(base, b"/$P1B/32/", b"/$P1B/16/")
     s["repair_missing_final_delimiter.fcs"] = mutate(base, b"1,0.05,0,1/", b"1,0.05,0,1 ")
-    s["repair_lowercase_keywords.fcs"] = mutate(base, b"/$TOT/2/", b"/$tot/2/")
+    def rename(old, new):
+        return lambda kw: [(new if k == old else k, v) for k, v in kw]
+
+    def revalue(key, value):
+        return lambda kw: [(k, value if k == key else v) for k, v in kw]
+
+    s["repair_lowercase_keywords.fcs"] = float_le(rename("$TOT", " $tot "))
     s["repair_mode_u.fcs"] = mutate(base, b"/$MODE/L/", b"/$MODE/U/")
-    s["repair_spillover_by_index.fcs"] = mutate(base, b"2,FSC-A,CD19,", b"2,1,2,")
-    s["repair_spillover_size.fcs"] = mutate(base, b"2,FSC-A,CD19,1,0.05,0,1", b"3,FSC-A,CD19,1,0.05,0,1")
+    s["repair_spillover_by_index.fcs"] = float_le(revalue("$SPILLOVER", "2,1,2,1,0.05,0,1"))
+    s["repair_spillover_size.fcs"] = float_le(revalue("$SPILLOVER", "3,FSC-A,CD19,1,0.05,0,1"))
+    s["repair_duplicate_keyword.fcs"] = float_le(lambda kw: kw + [("$P1S", "a"), ("$p1s", "b")])
     s["bad_nextdata_into_itself.fcs"] = mutate(base, b"/$NEXTDATA/0/", b"/$NEXTDATA/1/")
     s["bad_nextdata_beyond_file.fcs"] = mutate(base, b"/$NEXTDATA/0/", b"/$NEXTDATA/9/")
 
@@ -188,7 +197,7 @@ def seeds():
     s["repair_bit_width_10.fcs"] = fcs("3.0", kw, rows("<H", [(1023,), (0xFFFF,)]))
 
     # $TOT missing; DATA one byte longer than $TOT x width; HEADER/TEXT DATA offsets disagree.
-    s["repair_missing_tot.fcs"] = mutate(base, b"/$TOT/2/", b"/$XTOT/2/")
+    s["repair_missing_tot.fcs"] = float_le(lambda kw: [(k, v) for k, v in kw if k != "$TOT"])
     end = int(base[34:42])
     assert len(str(end)) == len(str(end + 1))
     longer = base[:34] + str(end + 1).rjust(8).encode() + base[42:] + b"\0"

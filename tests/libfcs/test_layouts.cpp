@@ -100,7 +100,7 @@ TEST(Layout, TruncationAtMaxRange) {
   auto b = basic('F', 32, 1, 2, "1,2,3,4", "1024");
   b.put<float>(5000.0f, false).put<float>(-10.0f, false);
   const fcs::File f = read(b.build());
-  EXPECT_EQ(f.datasets[0].events.value(0, 0), 1023.0);  // $PnR - 1
+  EXPECT_EQ(f.datasets[0].events.value(0, 0), 1024.0);  // clipped at $PnR, as flowCore does
   EXPECT_EQ(f.datasets[0].events.value(1, 0), -10.0);   // negatives are kept
   const fcs::File g = read(b.build(), no_trunc());
   EXPECT_EQ(g.datasets[0].events.value(0, 0), 5000.0);

@@ -24,12 +24,14 @@ struct Channel {
   double log_decades = 0;         ///< $PnE f1 (0 = linear).
   double log_offset = 0;          ///< $PnE f2 as written.
   double gain = 1;                ///< $PnG (1 when absent).
+  bool amplification_given = false;  ///< Whether $PnE is present in TEXT.
   std::optional<double> voltage;  ///< $PnV.
   std::optional<std::string> detector;  ///< $PnD / $PnT / $PnF, informative only.
   /// Integer values are masked with this (0 = no masking).
   std::uint64_t mask = 0;
-  /// Minimum and maximum of the channel's value range after the chosen transformation
-  /// (flowCore `minRange`/`maxRange`); values above `max_range` are clipped when truncating.
+  /// Minimum and maximum of the channel's value range after the chosen transformation, as flowCore
+  /// `parameters()` gives them: max = $PnR - 1 (10^f1 * f2 for log channels); min from the data's
+  /// minimum, floored at -111 and capped at $PnE f2 (see docs/fcs-reader.md).
   double min_range = 0;
   double max_range = 0;
 

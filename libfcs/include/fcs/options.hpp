@@ -34,13 +34,20 @@ struct Repairs {
   bool keyword_case_and_blanks = true;
   /// A keyword that appears twice in TEXT: the first value is kept.
   bool duplicate_keyword = true;
-  /// HEADER and TEXT disagree on the DATA offsets: use the pair that fits $TOT x event width.
+  /// HEADER and TEXT disagree on the DATA offsets: use the pair that fits $TOT x event width and
+  /// does not overlap TEXT.
   bool data_offset_mismatch = true;
+  /// FCS 3.x file without $BEGINDATA/$ENDDATA: the HEADER offsets are used.
+  bool missing_data_keywords = true;
+  /// DATA end offset one byte past the end of the file: the DATA that is there is read.
+  bool data_end_past_eof = true;
   /// DATA end offset one byte past the data ($ENDDATA = begin + size) or longer than needed:
   /// the surplus bytes are ignored.
   bool data_segment_longer = true;
   /// $TOT missing or zero: events computed from the DATA length.
   bool missing_tot = true;
+  /// $PnN missing: the channel is named from $PnS, else "P<n>".
+  bool missing_channel_name = true;
   /// $PnB that cannot describe stored data (e.g. Beckman 10-bit data in 16-bit words): the
   /// storage width is derived from the DATA length.
   bool bit_width_from_data_length = true;
@@ -62,7 +69,8 @@ struct Repairs {
 /// Options for `read_file` / `read_bytes`.
 struct ReadOptions {
   Transformation transformation = Transformation::linearize;
-  /// Clip values above each channel's maximum range (flowCore `truncate_max_range=TRUE`).
+  /// Clip stored values above $PnR to $PnR before any decoding (flowCore `truncate_max_range=TRUE`).
+  /// Never applied to files flowCore marked as already transformed, nor with Transformation::raw.
   bool truncate_max_range = true;
   /// Turn every repair off and fail on any defect (any warning becomes an error).
   bool strict = false;

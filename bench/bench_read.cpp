@@ -11,7 +11,7 @@
 /// ratios. After the run the ratios read/memcpy are printed with the targets.
 ///
 /// Inputs: $FLOWMRD_BENCH_DIR, else <build>/bench-data. Standard --benchmark_* flags apply;
-/// $FLOWMRD_BENCH_ITERATIONS sets the iterations per run (default 5).
+/// $FLOWMRD_BENCH_ITERATIONS sets the iterations per run (default 3).
 
 #include <benchmark/benchmark.h>
 
@@ -231,7 +231,7 @@ std::string read_file_name(const Layout& l) { return std::string("BM_read_") + l
 std::string read_bytes_name(const Layout& l) { return std::string("BM_read_bytes_") + l.name; }
 
 void register_benchmarks() {
-  benchmark::IterationCount iterations = 5;
+  benchmark::IterationCount iterations = 3;
   if (const char* env = std::getenv("FLOWMRD_BENCH_ITERATIONS"); env != nullptr) {
     const long v = std::strtol(env, nullptr, 10);
     if (v > 0) iterations = v;

@@ -13,7 +13,7 @@
 #   --regenerate  rewrite the input files even when they exist.
 #
 # Environment: FLOWMRD_BENCH_DIR: input files (default DIR/bench-data); FLOWMRD_BENCH_ITERATIONS:
-# timed iterations per benchmark run (default 5). Raw results go to DIR/bench-results/.
+# timed iterations per benchmark run (default 3). Raw results go to DIR/bench-results/.
 # Exits 1 when a target is missed, 2 on usage errors, other non-zero when building or running
 # fails. Run it on an otherwise idle machine: the figures are wall-clock times.
 set -Eeuo pipefail

@@ -96,7 +96,10 @@ std::vector<Channel> read_channels(const Keywords& kw, char datatype, Version ve
     } else {
       // flowCore keeps going without $PnR (range NA); we use the full integer range or 0.
       const Keyword* rk = kw.find(pkey(n, "R"));
-      ctx.warn("missing_pnr",
+      if (!ctx.allowed(&Repairs::missing_range))
+        ctx.fail(ErrorKind::invalid, "missing_range", pkey(n, "R") + " is missing or not a number",
+                 rk ? std::optional<std::uint64_t>(rk->offset) : std::nullopt, pkey(n, "R"));
+      ctx.warn("missing_range",
                rk ? pkey(n, "R") + " is not a number: '" + rk->value + "'" : pkey(n, "R") + " is missing",
                rk ? std::optional<std::uint64_t>(rk->offset) : std::nullopt, pkey(n, "R"));
       c.range = c.type == DataType::integer ? std::ldexp(1.0, c.bits) : 0;
@@ -109,7 +112,10 @@ std::vector<Channel> read_channels(const Keywords& kw, char datatype, Version ve
       auto f1 = parse_double(comma == std::string::npos ? v : v.substr(0, comma));
       auto f2 = comma == std::string::npos ? std::optional<double>(0.0) : parse_double(v.substr(comma + 1));
       if (!f1 || !f2 || *f1 < 0) {
-        ctx.warn("bad_pne", pkey(n, "E") + " = '" + v + "' is not 'f1,f2'; channel read as linear",
+        if (!ctx.allowed(&Repairs::bad_amplification))
+          ctx.fail(ErrorKind::invalid, "bad_amplification", pkey(n, "E") + " = '" + v + "' is not 'f1,f2'",
+                   kw.find(pkey(n, "E"))->offset, pkey(n, "E"));
+        ctx.warn("bad_amplification", pkey(n, "E") + " = '" + v + "' is not 'f1,f2'; channel read as linear",
                  kw.find(pkey(n, "E"))->offset, pkey(n, "E"));
       } else {
         c.log_decades = *f1;
@@ -121,7 +127,10 @@ std::vector<Channel> read_channels(const Keywords& kw, char datatype, Version ve
         c.gain = *g;
       } else {
         // flowCore divides by it anyway (Inf/NaN values); a gain of 0 cannot be meant.
-        ctx.warn("bad_png", pkey(n, "G") + " = '" + kw.get(pkey(n, "G")).value_or("") + "' is not a positive gain; 1 used",
+        if (!ctx.allowed(&Repairs::bad_gain))
+          ctx.fail(ErrorKind::invalid, "bad_gain", pkey(n, "G") + " is not a positive gain", kw.find(pkey(n, "G"))->offset,
+                   pkey(n, "G"));
+        ctx.warn("bad_gain", pkey(n, "G") + " = '" + kw.get(pkey(n, "G")).value_or("") + "' is not a positive gain; 1 used",
                  kw.find(pkey(n, "G"))->offset, pkey(n, "G"));
       }
     }

@@ -141,6 +141,8 @@ char read_datatype(const Keywords& kw, const std::vector<Channel>* /*unused*/, C
 ByteOrder read_byte_order(const Keywords& kw, Context& ctx) {
   const Keyword* k = kw.find("$BYTEORD");
   if (!k) {
+    if (!ctx.allowed(&Repairs::missing_byteord))
+      ctx.fail(ErrorKind::invalid, "missing_byteord", "required keyword $BYTEORD is missing", std::nullopt, "$BYTEORD");
     ctx.warn("missing_byteord", "$BYTEORD missing; little-endian assumed", std::nullopt, "$BYTEORD");
     return ByteOrder::little;
   }
@@ -369,10 +371,18 @@ void read_data_level(Bytes file, Parsed& p, const ReadOptions& options, const Ma
 }
 
 void finish_spillover(Dataset& ds, const ReadOptions& options, Context& ctx) {
-  (void)ctx;
   const bool strict = options.strict;
+  const std::size_t before = ds.issues.size();
   ds.spillovers = parse_spillovers(ds.keywords, ds.channels, !strict && options.repairs.spillover_channel_index,
                                    !strict && options.repairs.spillover_size, ds.issues, ds.number);
+  // Strict mode fails on any defect, a malformed matrix included.
+  if (strict) {
+    for (std::size_t i = before; i < ds.issues.size(); ++i) {
+      const Issue& is = ds.issues[i];
+      if (is.severity == Severity::warning)
+        ctx.fail(ErrorKind::invalid, is.code, is.message, is.byte_offset, is.keyword);
+    }
+  }
 }
 
 File read_impl(Bytes file, const ReadOptions& options, std::string label, const MappedFile* mapped) {

@@ -55,7 +55,9 @@ std::optional<Spillover> parse_named(const Keyword& kw, const std::vector<Channe
     // true size m solves m + m^2 = fields; repaired only when that m is a whole number.
     const double m_real = (-1.0 + std::sqrt(1.0 + 4.0 * static_cast<double>(fields))) / 2.0;
     const auto m = static_cast<std::size_t>(std::llround(m_real));
-    if (allow_size_repair && m > 0 && m + m * m == fields) {
+    bool numeric = m > 0 && m + m * m == fields;
+    for (std::size_t k = 1 + m; numeric && k < f.size(); ++k) numeric = parse_double(f[k]).has_value();
+    if (allow_size_repair && numeric) {
       add_issue(issues, dataset, Severity::warning, "spillover_size",
                 "spillover matrix says " + std::to_string(n) + " channels but holds " + std::to_string(m) +
                     " names and " + std::to_string(m * m) + " values; read as " + std::to_string(m) + "x" +

@@ -109,14 +109,28 @@ void parse_text(std::span<const std::byte> segment, std::uint64_t at, bool suppl
   const char delim = s.front();
   if (supplemental && s.size() == 1) return;
 
+  // Three readings compete, and the one whose keyword names look like keyword names wins:
+  //  1. the standard one: a doubled delimiter is an escaped delimiter (FCS 3.1 §3.2.2);
+  //  2. flowCore's default: every delimiter ends a token, so "//" is an empty value;
+  //  3. the standard one on a TEXT whose final delimiter is doubled (Accuri C6 ".../1567//").
   bool ended = true;
   std::vector<Token> tokens = split_escaped(s, delim, ended);
   if (has_doubled(s, delim)) {
+    auto score = [&](const std::vector<Token>& t, bool closed) {
+      return implausible_names(t, delim) + (closed ? 0 : 1);
+    };
+    int best = score(tokens, ended);
     bool plain_ended = true;
     std::vector<Token> plain = split_plain(s, delim, plain_ended);
-    const int bad_escaped = implausible_names(tokens, delim);
-    const int bad_plain = implausible_names(plain, delim);
-    if (bad_plain < bad_escaped) {
+    const int plain_score = score(plain, plain_ended);
+    bool trimmed_ended = true;
+    std::vector<Token> trimmed;
+    int trimmed_score = best;
+    if (!ended && s.size() >= 3 && s.back() == delim) {
+      trimmed = split_escaped(s.substr(0, s.size() - 1), delim, trimmed_ended);
+      trimmed_score = score(trimmed, trimmed_ended);
+    }
+    if (plain_score < best && plain_score <= trimmed_score) {
       if (!ctx.allowed(&Repairs::empty_keyword_value)) {
         ctx.fail(ErrorKind::invalid, "empty_keyword_value",
                  "TEXT has doubled delimiters that only make sense as empty values (FCS 3.1 §3.2.2 "
@@ -127,6 +141,14 @@ void parse_text(std::span<const std::byte> segment, std::uint64_t at, bool suppl
                "doubled delimiters in TEXT read as empty values, as flowCore does by default", at);
       tokens = std::move(plain);
       ended = plain_ended;
+    } else if (trimmed_score < best) {
+      if (!ctx.allowed(&Repairs::missing_final_delimiter))
+        ctx.fail(ErrorKind::invalid, "missing_final_delimiter", "TEXT ends with a doubled delimiter",
+                 at + segment.size() - 1);
+      ctx.warn("missing_final_delimiter", "TEXT ends with a doubled delimiter; read as its final delimiter",
+               at + segment.size() - 1);
+      tokens = std::move(trimmed);
+      ended = trimmed_ended;
     }
   }
   if (!ended) {

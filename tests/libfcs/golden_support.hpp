@@ -471,16 +471,22 @@ class Checker {
       return false;
     }
     ++failure_count_;
-    if (first_failure_.empty()) first_failure_ = (scope_.empty() ? "" : scope_ + ": ") + message;
+    // Messages usually name their variant already; only prefix the scope when they do not.
+    const bool named = !scope_.empty() && message.rfind(scope_ + ":", 0) == 0;
+    const std::string text = (scope_.empty() || named) ? message : scope_ + ": " + message;
+    if (first_failure_.empty()) first_failure_ = text;
     if (cap_ > 0 && emitted_ >= cap_) {
       ++suppressed_;
       return true;
     }
     ++emitted_;
-    ADD_FAILURE() << label_ << (scope_.empty() ? "" : " [" + scope_ + "]") << ": " << message << "  {id " << id
-                  << "}";
+    ADD_FAILURE() << label_ << ": " << text << "  {id " << id << "}";
     return true;
   }
+
+  /// True when `key` was seen before in this test (used to report a difference that repeats
+  /// identically in several variants only once).
+  bool repeat(const std::string& key) { return !repeats_.insert(key).second; }
 
   /// Many mismatches of one kind (keywords): one failure with the count and the first 5.
   /// `items` are (id, message) pairs.
@@ -526,6 +532,7 @@ class Checker {
   int known_printed_ = 0;
   std::string first_failure_;
   std::vector<std::string> notes_;
+  std::set<std::string> repeats_;
 };
 
 }  // namespace golden

@@ -61,6 +61,14 @@ struct Repairs {
   bool bad_nextdata = true;
   /// $DATATYPE missing: assumed from $PnB (32 -> F, else I); off by default because it is a guess.
   bool missing_datatype = true;
+  /// $PnG that is not a positive number (cyanoFilter files carry 0): gain 1 used.
+  bool bad_gain = true;
+  /// $PnE that is not "f1,f2": channel read as linear.
+  bool bad_amplification = true;
+  /// $PnR missing or not a number: the full integer range (or 0 for float data) is used.
+  bool missing_range = true;
+  /// $BYTEORD missing: little-endian assumed.
+  bool missing_byteord = true;
   /// $MODE U/C (histogram modes deprecated in FCS 3.1) read as list mode when the DATA length
   /// matches list mode exactly.
   bool mode_as_list = true;

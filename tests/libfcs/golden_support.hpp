@@ -190,6 +190,13 @@ inline std::string fmt(double v) {
   return buf;
 }
 
+/// Short form for notes (6 significant digits).
+inline std::string fmt_short(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
 /// Neumaier-compensated sum in long double: exact enough to compare with math.fsum.
 class Accumulator {
  public:

@@ -68,6 +68,11 @@ std::set<const Expectation*>& used_known() {
   static std::set<const Expectation*> s;
   return s;
 }
+/// Issue codes the reader reported that are not fcs::Repairs fields -> data sets reporting them.
+std::map<std::string, std::vector<std::string>>& other_codes() {
+  static std::map<std::string, std::vector<std::string>> m;
+  return m;
+}
 std::set<std::string>& files_run() {
   static std::set<std::string> s;
   return s;
@@ -98,6 +103,12 @@ class SummaryEnvironment : public ::testing::Environment {
       std::printf("%-5s %5d %5d %-15s %-40s %s%s%s\n", r.outcome.c_str(), r.failures, r.known, r.status.c_str(),
                   clip(r.issues.empty() ? "-" : r.issues, 40).c_str(), r.label.c_str(), r.detail.empty() ? "" : " -- ",
                   clip(r.detail, 200).c_str());
+    }
+    if (!other_codes().empty()) {
+      std::printf("issue codes reported that are not fcs::Repairs fields (informational):\n");
+      for (const auto& [code, where] : other_codes()) {
+        std::printf("  %-28s %zu data set(s), e.g. %s\n", code.c_str(), where.size(), where.front().c_str());
+      }
     }
     // `known` lines that matched nothing although their data set ran: probably stale.
     for (const auto& e : expectations().items()) {
@@ -202,6 +213,16 @@ const fcs::Dataset* pick(Checker& chk, const fcs::File& f, int k, const std::str
                                      std::to_string(f.datasets.size()) + " data set(s), none numbered " +
                                      std::to_string(k));
   return nullptr;
+}
+
+const std::set<std::string>& repair_codes();
+
+/// Remember the data set's issue codes that are not repair names (for the summary).
+void note_other_codes(const fcs::Dataset& ds, const std::string& label) {
+  std::set<std::string> seen;
+  for (const auto& i : ds.issues) {
+    if (repair_codes().count(i.code) == 0 && seen.insert(i.code).second) other_codes()[i.code].push_back(label);
+  }
 }
 
 std::string issue_codes(const fcs::Dataset& ds) {
@@ -630,17 +651,17 @@ void check_basics(Checker& chk, const fcs::Dataset& ds, const json& gds, std::op
 std::string comparability(const fcs::Channel& ch, const fcs::Dataset& ds, bool identity_only) {
   const auto ts = ds.timestep();
   const bool is_time = golden::icontains(ch.name, "time");
-  if (is_time && ts && *ts != 1.0) return "time x $TIMESTEP " + golden::fmt(*ts);
+  if (is_time && ts && *ts != 1.0) return "time x $TIMESTEP " + golden::fmt_short(*ts);
   const bool is_float = ch.type != fcs::DataType::integer && ch.type != fcs::DataType::ascii;
   const bool log = ch.log_decades > 0;
   if (identity_only) {
     if (log) return "$PnE log";
-    if (ch.gain != 1.0) return "$PnG " + golden::fmt(ch.gain);
+    if (ch.gain != 1.0) return "$PnG " + golden::fmt_short(ch.gain);
     return {};
   }
   if (is_float && log) return "float with $PnE";
-  if (ch.gain <= 0) return "$PnG " + golden::fmt(ch.gain);
-  if (ch.gain != 1.0 && log) return "$PnG " + golden::fmt(ch.gain) + " on a log channel";
+  if (ch.gain <= 0) return "$PnG " + golden::fmt_short(ch.gain);
+  if (ch.gain != 1.0 && log) return "$PnG " + golden::fmt_short(ch.gain) + " on a log channel";
   return {};
 }
 
@@ -807,6 +828,7 @@ void run_flowcore_read(const Case& c, const json& gds, Checker& chk, SummaryRow&
   const fcs::Dataset* ds = pick(chk, *r.file, c.dataset, "linearize");
   if (ds == nullptr) return;
   row.issues = issue_codes(*ds);
+  note_other_codes(*ds, c.label());
 
   if (const json* all = member(gds, "__dataset_count")) {
     const int want = all->get<int>();
@@ -893,7 +915,10 @@ void run_flowcore_failed(const Case& c, const json& gds, Checker& chk, SummaryRo
       if (d.number == c.dataset) ds = &d;
     }
     if (ds == nullptr && r.file->datasets.size() == 1) ds = &r.file->datasets[0];
-    if (ds != nullptr) row.issues = issue_codes(*ds);
+    if (ds != nullptr) {
+      row.issues = issue_codes(*ds);
+      note_other_codes(*ds, c.label());
+    }
   }
   const std::string outcome = r.file ? (ds != nullptr ? "we read " + std::to_string(ds->events.rows()) + " events x " +
                                                             std::to_string(ds->channels.size()) + " channels"

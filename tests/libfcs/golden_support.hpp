@@ -11,6 +11,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -33,8 +34,20 @@ namespace fs = std::filesystem;
 // ------------------------------------------------------------------------------------------------
 // Paths
 
-/// ${FLOWMRD_SHARED_DATA}/fcs: files/, golden/, README.md.
-inline fs::path corpus_dir() { return fs::path(FLOWMRD_SHARED_DATA) / "fcs"; }
+// Set by tests/CMakeLists.txt; the fallbacks only keep a bare syntax check compiling.
+#ifndef FLOWMRD_SHARED_DATA
+#define FLOWMRD_SHARED_DATA ""
+#endif
+#ifndef FLOWMRD_SOURCE_DIR
+#define FLOWMRD_SOURCE_DIR "."
+#endif
+
+/// ${FLOWMRD_SHARED_DATA}/fcs: files/, golden/, README.md. The environment variable
+/// FLOWMRD_SHARED_DATA, when set, overrides the path compiled in.
+inline fs::path corpus_dir() {
+  const char* env = std::getenv("FLOWMRD_SHARED_DATA");
+  return fs::path(env != nullptr && *env != '\0' ? env : FLOWMRD_SHARED_DATA) / "fcs";
+}
 inline fs::path expectations_path() {
   return fs::path(FLOWMRD_SOURCE_DIR) / "tests" / "libfcs" / "golden_expectations.tsv";
 }
@@ -472,8 +485,9 @@ class Checker {
       ++known_count_;
       used_known_.insert(e);
       if (known_printed_++ < 5) {
-        std::printf("[ known    ] %s: %s (%s; expectations line %d: %s)\n", label_.c_str(), message.c_str(),
-                    id.c_str(), e->line, e->why.c_str());
+        const bool first = explained_.insert(e).second;
+        std::printf("[ known    ] %s: %s {id %s; golden_expectations.tsv line %d%s%s}\n", label_.c_str(),
+                    message.c_str(), id.c_str(), e->line, first ? ": " : "", first ? e->why.c_str() : "");
       }
       return false;
     }
@@ -530,6 +544,7 @@ class Checker {
   std::string label_;
   std::vector<const Expectation*> known_;
   std::set<const Expectation*> used_known_;
+  std::set<const Expectation*> explained_;
   std::string scope_;
   int cap_ = 5;
   int emitted_ = 0;

@@ -3,7 +3,9 @@
 /// How to read a file: value conventions (flowCore-compatible by default) and named repairs.
 #pragma once
 
+#include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -73,6 +75,16 @@ struct Repairs {
   /// matches list mode exactly.
   bool mode_as_list = true;
 };
+
+/// One entry of the repair catalogue: the issue code a repair reports is its `name`.
+struct RepairInfo {
+  const char* name;         ///< Issue code and field name, e.g. "empty_keyword_value".
+  bool Repairs::*flag;      ///< The switch in `Repairs`.
+  const char* summary;      ///< One line on the defect it tolerates.
+};
+
+/// Every named repair, in the order of `Repairs`' fields (used by the CLI and by tests).
+[[nodiscard]] std::span<const RepairInfo> repair_catalog() noexcept;
 
 /// Options for `read_file` / `read_bytes`.
 struct ReadOptions {

@@ -37,16 +37,32 @@ struct ChannelStats {
   double max = std::numeric_limits<double>::quiet_NaN();
   double mean = std::numeric_limits<double>::quiet_NaN();
   std::uint64_t negative = 0;    ///< value < 0 (including -Inf).
-  std::optional<std::uint64_t> off_scale;  ///< value >= max_range; unset without a usable range.
+  std::optional<std::uint64_t> off_scale;  ///< value >= top; unset without a usable range.
+  double top = 0;                ///< The off-scale threshold used (see `top_of_scale`).
   std::uint64_t non_finite = 0;  ///< NaN, Inf or -Inf.
 };
 
+/// The value at and above which an event is off scale (saturated or clipped): the channel's
+/// `max_range` (flowCore maxRange, $PnR - 1 for linear channels), except for log-decoded integer
+/// channels, whose maxRange 10^f1 * f2 corresponds to the stored value $PnR that masking makes
+/// unreachable; there the top is the decoded value of the highest stored value, $PnR - 1.
+double top_of_scale(const fcs::Channel& ch, bool already_transformed) {
+  if (ch.type == fcs::DataType::integer && ch.is_log() && !already_transformed && ch.range > 1) {
+    const double f2 = ch.log_offset > 0 ? ch.log_offset : 1;
+    const double top = f2 * std::pow(10.0, ch.log_decades * (ch.range - 1) / ch.range);
+    // The reader may evaluate the same formula in another order: allow for the last bits.
+    return top * (1 - 1e-9);
+  }
+  return ch.max_range;
+}
+
 template <typename T>
-ChannelStats summarize(std::span<const T> values, double max_range) {
+ChannelStats summarize(std::span<const T> values, double top) {
   ChannelStats s;
   s.count = values.size();
+  s.top = top;
   // An absent or zero range would make every value "off scale": report nothing rather than noise.
-  const bool has_top = max_range > 0 && std::isfinite(max_range);
+  const bool has_top = top > 0 && std::isfinite(top);
   std::uint64_t off_scale = 0;
   // Neumaier summation: the mean of a million values should not depend on their order.
   double sum = 0;
@@ -56,7 +72,7 @@ ChannelStats summarize(std::span<const T> values, double max_range) {
   for (const T raw : values) {
     const auto v = static_cast<double>(raw);
     if (v < 0) ++s.negative;
-    if (has_top && v >= max_range) ++off_scale;
+    if (has_top && v >= top) ++off_scale;
     if (!std::isfinite(v)) {
       ++s.non_finite;
       continue;
@@ -81,7 +97,7 @@ std::vector<ChannelStats> summarize_dataset(const fcs::Dataset& ds) {
   std::vector<ChannelStats> out;
   const auto& events = ds.events;
   for (std::size_t c = 0; c < ds.channels.size() && c < events.cols(); ++c) {
-    const double top = ds.channels[c].max_range;
+    const double top = top_of_scale(ds.channels[c], ds.already_transformed);
     if (events.type(c) == fcs::ColumnType::f32) {
       out.push_back(summarize<float>(events.f32(c), top));
     } else {
@@ -149,6 +165,7 @@ Json stats_json(const ChannelStats& s) {
   j["mean"] = finite_or_null(s.mean);
   j["negative"] = s.negative;
   j["off_scale"] = s.off_scale ? Json(*s.off_scale) : Json();
+  j["off_scale_threshold"] = s.off_scale ? Json(s.top) : Json();
   j["non_finite"] = s.non_finite;
   return j;
 }
@@ -352,7 +369,9 @@ std::string render_text(const InfoOptions& options, const fcs::File& file,
         {"byte order", byte_order},
         {"mode", std::string(1, ds.mode)},
         {"channels", std::to_string(ds.channels.size())}};
-    if (ds.already_transformed) fields.emplace_back("transformed", "yes (written by flowCore; values are not decoded again)");
+    if (ds.already_transformed) {
+      fields.emplace_back("transformed", "yes (written by flowCore; values are not decoded again)");
+    }
     render_fields(out, "  ", fields);
     out += '\n';
     render_channels(out, ds, options.stats ? &stats[i] : nullptr);

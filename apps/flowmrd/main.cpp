@@ -2,7 +2,6 @@
 // flowmrd: command-line entry point. Parses options (CLI11), runs one subcommand and turns every
 // failure into a `flowmrd: error: ...` line on stderr and a documented exit code
 // (exit_codes.hpp, docs/exit-codes.md).
-#include <climits>
 #include <exception>
 #include <iostream>
 #include <new>
@@ -25,13 +24,28 @@ constexpr const char* exit_code_footer =
     "Exit codes: 0 ok, 1 internal error, 2 usage error, 3 input unreadable or invalid,\n"
     "4 unsupported FCS feature, 5 output could not be written (docs/exit-codes.md).";
 
+// CLI::PositiveNumber prints its double range in full on failure; data set numbers deserve a
+// plain message.
+CLI::Validator data_set_number() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        int n = 0;
+        if (!CLI::detail::lexical_cast(value, n) || n < 1) {
+          return "expected a data set number (1, 2, ...), got '" + value + "'";
+        }
+        return {};
+      },
+      "");
+}
+
 void add_info_command(CLI::App& app, flowmrd::cli::InfoOptions& options) {
   CLI::App* info = app.add_subcommand("info", "Show what an FCS file holds: data sets, channels, "
                                                "spillover matrices, issues and repairs");
   // No ExistingFile check: a missing input is an input error (exit 3), not a usage error.
   info->add_option("FILE", options.file, "FCS file to describe")->required();
   info->add_option("--dataset", options.dataset, "Show only data set N (1-based); default: all")
-      ->check(CLI::Range(1, INT_MAX));
+      ->type_name("N")
+      ->check(data_set_number());
   info->add_flag("--json", options.json, "Print one JSON object (schema flowmrd.info/1, docs/cli.md)");
   info->add_flag("--stats", options.stats,
                  "Read the events and add per-channel min, max, mean, negative and off-scale counts");
@@ -44,7 +58,8 @@ void add_export_command(CLI::App& app, flowmrd::cli::ExportOptions& options) {
                 "flowCore read.FCS gives them by default");
   exp->add_option("FILE", options.file, "FCS file to read")->required();
   exp->add_option("--dataset", options.dataset, "Data set to export (1-based)")
-      ->check(CLI::Range(1, INT_MAX))
+      ->type_name("N")
+      ->check(data_set_number())
       ->capture_default_str();
   CLI::Option* raw = exp->add_flag("--raw", options.raw,
                                    "Stored values: no $PnE log decoding (transformation raw)");
@@ -54,9 +69,9 @@ void add_export_command(CLI::App& app, flowmrd::cli::ExportOptions& options) {
   raw->excludes(png);
   png->excludes(raw);
   exp->add_flag("--no-truncate", options.no_truncate,
-                "Keep values above each channel's maximum range (truncate_max_range=FALSE)");
+                "Keep values above $PnR instead of clipping them (truncate_max_range=FALSE)");
   exp->add_flag("--strict", options.strict, "Apply no repairs: any defect of the file is an error");
-  exp->add_option("--format", options.format, "Output format")
+  exp->add_option("--format", options.format, "Output format: csv, tsv or fcs (FCS 3.1, float32)")
       ->check(CLI::IsMember({"csv", "tsv", "fcs"}))
       ->capture_default_str();
   exp->add_option("-o,--output", options.output,

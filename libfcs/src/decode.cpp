@@ -5,6 +5,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 
 namespace fcs::detail {
@@ -67,7 +68,7 @@ inline T clip_to(T v, T max) {
 // mask removed any bits (a repair worth reporting) without a second pass.
 template <class Load>
 void decode_block(const unsigned char* base, std::size_t stride, std::size_t first, std::size_t n,
-                  const ColumnPlan& c, float* out_f, double* out_d, std::uint64_t& seen, Load load) {
+                  const ColumnPlan& c, float* out_f, double* out_d, std::uint64_t& seen, double& peak, Load load) {
   const unsigned char* p = base + c.offset;
   using V = decltype(load(p));
   constexpr bool is_int = std::is_same_v<V, std::uint64_t>;
@@ -76,16 +77,33 @@ void decode_block(const unsigned char* base, std::size_t stride, std::size_t fir
     for (std::size_t i = 0; i < n; ++i) acc |= load(p + i * stride);
     seen |= acc;
   }
+  if (c.clip && c.sink != ColumnPlan::Sink::same) {
+    // The largest value before clipping, to report truncation (NaN compares false and is skipped).
+    double m = peak;
+    for (std::size_t i = 0; i < n; ++i) {
+      double v;
+      if constexpr (is_int) v = static_cast<double>(load(p + i * stride) & c.mask);
+      else v = static_cast<double>(load(p + i * stride));
+      m = v > m ? v : m;
+    }
+    peak = m;
+  }
   switch (c.sink) {
     case ColumnPlan::Sink::same:
+      // Clipping loops also track the largest value before clipping (fused: one pass over DATA).
       if (c.out == ColumnType::f32) {
         float* o = out_f + first;
         const auto mx = static_cast<float>(c.clip_max);
         if (c.clip) {
+          float m = static_cast<float>(peak);
           for (std::size_t i = 0; i < n; ++i) {
-            if constexpr (is_int) o[i] = clip_to(static_cast<float>(load(p + i * stride) & c.mask), mx);
-            else o[i] = clip_to(static_cast<float>(load(p + i * stride)), mx);
+            float v;
+            if constexpr (is_int) v = static_cast<float>(load(p + i * stride) & c.mask);
+            else v = static_cast<float>(load(p + i * stride));
+            m = v > m ? v : m;
+            o[i] = clip_to(v, mx);
           }
+          peak = m;
         } else {
           for (std::size_t i = 0; i < n; ++i) {
             if constexpr (is_int) o[i] = static_cast<float>(load(p + i * stride) & c.mask);
@@ -94,12 +112,18 @@ void decode_block(const unsigned char* base, std::size_t stride, std::size_t fir
         }
       } else {
         double* o = out_d + first;
+        double m = peak;
         for (std::size_t i = 0; i < n; ++i) {
           double v;
           if constexpr (is_int) v = static_cast<double>(load(p + i * stride) & c.mask);
           else v = static_cast<double>(load(p + i * stride));
-          o[i] = c.clip ? clip_to(v, c.clip_max) : v;
+          if (c.clip) {
+            m = v > m ? v : m;
+            v = clip_to(v, c.clip_max);
+          }
+          o[i] = v;
         }
+        peak = m;
       }
       break;
     case ColumnPlan::Sink::table:
@@ -135,24 +159,24 @@ void decode_block(const unsigned char* base, std::size_t stride, std::size_t fir
 
 template <bool BE>
 void decode_column_block(const unsigned char* base, std::size_t stride, std::size_t first, std::size_t n,
-                         const ColumnPlan& c, float* f, double* d, std::uint64_t& seen) {
+                         const ColumnPlan& c, float* f, double* d, std::uint64_t& seen, double& peak) {
   switch (c.source) {
     case ColumnPlan::Source::f32:
-      decode_block(base, stride, first, n, c, f, d, seen, [](const unsigned char* p) { return load_f32<BE>(p); });
+      decode_block(base, stride, first, n, c, f, d, seen, peak, [](const unsigned char* p) { return load_f32<BE>(p); });
       return;
     case ColumnPlan::Source::f64:
-      decode_block(base, stride, first, n, c, f, d, seen, [](const unsigned char* p) { return load_f64<BE>(p); });
+      decode_block(base, stride, first, n, c, f, d, seen, peak, [](const unsigned char* p) { return load_f64<BE>(p); });
       return;
     case ColumnPlan::Source::uint:
       switch (c.bytes) {
-        case 1: decode_block(base, stride, first, n, c, f, d, seen, load_uint<1, BE>); return;
-        case 2: decode_block(base, stride, first, n, c, f, d, seen, load_uint<2, BE>); return;
-        case 3: decode_block(base, stride, first, n, c, f, d, seen, load_uint<3, BE>); return;
-        case 4: decode_block(base, stride, first, n, c, f, d, seen, load_uint<4, BE>); return;
-        case 5: decode_block(base, stride, first, n, c, f, d, seen, load_uint<5, BE>); return;
-        case 6: decode_block(base, stride, first, n, c, f, d, seen, load_uint<6, BE>); return;
-        case 7: decode_block(base, stride, first, n, c, f, d, seen, load_uint<7, BE>); return;
-        default: decode_block(base, stride, first, n, c, f, d, seen, load_uint<8, BE>); return;
+        case 1: decode_block(base, stride, first, n, c, f, d, seen, peak, load_uint<1, BE>); return;
+        case 2: decode_block(base, stride, first, n, c, f, d, seen, peak, load_uint<2, BE>); return;
+        case 3: decode_block(base, stride, first, n, c, f, d, seen, peak, load_uint<3, BE>); return;
+        case 4: decode_block(base, stride, first, n, c, f, d, seen, peak, load_uint<4, BE>); return;
+        case 5: decode_block(base, stride, first, n, c, f, d, seen, peak, load_uint<5, BE>); return;
+        case 6: decode_block(base, stride, first, n, c, f, d, seen, peak, load_uint<6, BE>); return;
+        case 7: decode_block(base, stride, first, n, c, f, d, seen, peak, load_uint<7, BE>); return;
+        default: decode_block(base, stride, first, n, c, f, d, seen, peak, load_uint<8, BE>); return;
       }
   }
 }
@@ -227,8 +251,10 @@ DecodePlan make_plan(const std::vector<Channel>& channels, ByteOrder order, cons
 }
 
 EventMatrix decode_binary(std::span<const std::byte> data, std::size_t events, const DecodePlan& plan,
-                          const ReleaseFn& release, std::vector<std::uint64_t>& seen_bits) {
+                          const ReleaseFn& release, std::vector<std::uint64_t>& seen_bits,
+                          std::vector<double>& peak) {
   seen_bits.assign(plan.columns.size(), 0);
+  peak.assign(plan.columns.size(), -std::numeric_limits<double>::infinity());
   std::vector<ColumnType> types;
   for (const auto& c : plan.columns) types.push_back(c.out);
   EventMatrix m(events, types);
@@ -251,9 +277,9 @@ EventMatrix decode_binary(std::span<const std::byte> data, std::size_t events, c
     const unsigned char* b = base + first * plan.stride;
     for (std::size_t j = 0; j < plan.columns.size(); ++j) {
       if (plan.big_endian)
-        decode_column_block<true>(b, plan.stride, first, n, plan.columns[j], fout[j], dout[j], seen_bits[j]);
+        decode_column_block<true>(b, plan.stride, first, n, plan.columns[j], fout[j], dout[j], seen_bits[j], peak[j]);
       else
-        decode_column_block<false>(b, plan.stride, first, n, plan.columns[j], fout[j], dout[j], seen_bits[j]);
+        decode_column_block<false>(b, plan.stride, first, n, plan.columns[j], fout[j], dout[j], seen_bits[j], peak[j]);
     }
     const std::size_t done = (first + n) * plan.stride;
     if (release && (done - released >= chunk_events * plan.stride || first + n == events)) {

@@ -327,6 +327,8 @@ void read_data_level(Bytes file, Parsed& p, const ReadOptions& options, const Ma
   }
 
   ds.event_count = events;
+  ds.transformation = options.transformation;
+  ds.truncated = options.truncate_max_range && options.transformation != Transformation::raw && !ds.already_transformed;
   assign_masks(ds.channels);
   if (options.skip_events) {
     assign_value_ranges(ds.channels, ds.events, kw, options, ds.already_transformed);
@@ -353,7 +355,18 @@ void read_data_level(Bytes file, Parsed& p, const ReadOptions& options, const Ma
       release = [mapped, start](std::size_t off, std::size_t len) { mapped->release(start + off, len); };
     }
     std::vector<std::uint64_t> seen;
-    ds.events = decode_binary(bytes, events, plan, release, seen);
+    std::vector<double> peak;
+    ds.events = decode_binary(bytes, events, plan, release, seen, peak);
+    for (std::size_t j = 0; j < ds.channels.size(); ++j) {
+      const ColumnPlan& c = plan.columns[j];
+      if (c.clip && peak[j] > c.clip_max) {
+        // Not a defect of the file (instruments saturate), but the values depend on it.
+        ctx.info("truncated_at_range",
+                 "values of channel " + ds.channels[j].name + " above $P" + std::to_string(ds.channels[j].index) +
+                     "R were set to it (largest stored value " + std::to_string(peak[j]) + ")",
+                 std::nullopt, "$P" + std::to_string(ds.channels[j].index) + "R");
+      }
+    }
     for (std::size_t j = 0; j < ds.channels.size(); ++j) {
       const Channel& c = ds.channels[j];
       if (c.type != DataType::integer || (seen[j] & ~c.mask) == 0) continue;

@@ -184,6 +184,9 @@ def seeds():
     s["repair_duplicate_keyword.fcs"] = float_le(lambda kw: kw + [("$P1S", "a"), ("$p1s", "b")])
     s["bad_nextdata_into_itself.fcs"] = mutate(base, b"/$NEXTDATA/0/", b"/$NEXTDATA/1/")
     s["bad_nextdata_beyond_file.fcs"] = mutate(base, b"/$NEXTDATA/0/", b"/$NEXTDATA/9/")
+    # $ENDSTEXT pointing outside the file with no $BEGINSTEXT at all.
+    s["bad_supplemental_text_end_only.fcs"] = mutate(base, b"/$BEGINSTEXT/0/$ENDSTEXT/0/",
+                                                     b"/$BEGINSTE/0/$ENDSTEXT/999/")
 
     # Empty value written as a doubled delimiter (FCS 3.1 forbids empty values).
     kw = [("$BYTEORD", "1,2"), ("$DATATYPE", "I"), ("$INST", ""), ("$MODE", "L"), ("$NEXTDATA", "0"),

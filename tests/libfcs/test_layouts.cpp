@@ -102,6 +102,9 @@ TEST(Layout, TruncationAtMaxRange) {
   const fcs::File f = read(b.build());
   EXPECT_EQ(f.datasets[0].events.value(0, 0), 1024.0);  // clipped at $PnR, as flowCore does
   EXPECT_EQ(f.datasets[0].events.value(1, 0), -10.0);   // negatives are kept
+  bool reported = false;
+  for (const auto& i : f.datasets[0].issues) reported |= i.code == "truncated_at_range" && i.severity == fcs::Severity::info;
+  EXPECT_TRUE(reported);
   const fcs::File g = read(b.build(), no_trunc());
   EXPECT_EQ(g.datasets[0].events.value(0, 0), 5000.0);
 }

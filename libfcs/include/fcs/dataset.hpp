@@ -13,6 +13,7 @@
 #include "fcs/event_matrix.hpp"
 #include "fcs/issue.hpp"
 #include "fcs/keywords.hpp"
+#include "fcs/options.hpp"
 #include "fcs/spillover.hpp"
 
 namespace fcs {
@@ -55,6 +56,9 @@ struct Dataset {
   /// True when flowCore would treat this data set as already transformed
   /// (keyword transformation=applied/custom): no $PnE decoding and no $PnG scaling.
   bool already_transformed = false;
+  /// How the values were derived (the options of the read, kept for provenance and export).
+  Transformation transformation = Transformation::linearize;
+  bool truncated = true;            ///< Whether values above $PnR were clipped.
   Issues issues;                    ///< Repairs applied and other findings for this data set.
 
   // Typed access to common keywords ------------------------------------------------------

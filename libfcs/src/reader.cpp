@@ -51,6 +51,12 @@ Segment absolute(std::uint64_t base, std::uint64_t begin, std::uint64_t end) {
   return Segment{base + begin, base + end};
 }
 
+// Where a keyword sits in the file, for issue locations (nullopt when it is absent).
+std::optional<std::uint64_t> keyword_offset(const Keywords& kw, std::string_view name) {
+  const Keyword* k = kw.find(name);
+  return k ? std::optional<std::uint64_t>(k->offset) : std::nullopt;
+}
+
 bool inside(const Segment& s, std::uint64_t file_size) {
   return !s.empty() && s.end < file_size;
 }
@@ -92,7 +98,8 @@ Parsed parse_text_level(Bytes file, std::uint64_t base, int number, Context& ctx
       ctx.warn("bad_supplemental_text",
                "supplemental TEXT offsets " + std::to_string(sb) + "-" + std::to_string(se) +
                    " are outside the file or overlap TEXT; ignored",
-               ds.keywords.find("$BEGINSTEXT")->offset, "$BEGINSTEXT");
+               keyword_offset(ds.keywords, ds.keywords.contains("$BEGINSTEXT") ? "$BEGINSTEXT" : "$ENDSTEXT"),
+               "$BEGINSTEXT");
     }
   }
 

@@ -27,8 +27,8 @@ namespace {
 constexpr std::uint64_t header_size = 58;
 // FCS 3.1 §3.1: an offset that needs more than 8 digits cannot be written in the HEADER.
 constexpr std::uint64_t header_offset_max = 99'999'999;
-// FCS 3.1 §3.5: a writer that does not compute the CRC writes eight ASCII zeros after the last
-// segment.
+// FCS 3.1 CRC field: a writer that does not compute the CRC writes eight ASCII zeros after the
+// last segment.
 constexpr std::string_view no_crc = "00000000";
 
 [[noreturn]] void reject(std::string code, std::string message, std::string keyword = {}) {
@@ -57,7 +57,8 @@ std::string printable(char c) {
 
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
-// FCS 3.1 §3.2.18: the writer produces these itself; a caller's copy would contradict them.
+// FCS 3.1 §3.2 required keywords: the writer produces these itself; a caller's copy would
+// contradict them.
 bool is_writer_owned(std::string_view name) {
   static constexpr std::array<std::string_view, 13> fixed = {
       "$BEGINANALYSIS", "$ENDANALYSIS", "$BEGINSTEXT", "$ENDSTEXT", "$BEGINDATA",
@@ -91,7 +92,7 @@ std::string format_shortest(double v) {
 }
 
 // $PnR and $PnG in plain decimal when that is short (262144 and 1000000, not 2.62144e+05 or
-// 1e+06): FCS 3.1 §3.2.20 defines $PnR as a number of channels, and readers that expect an
+// 1e+06): FCS 3.1 ($PnR) defines it as a number of channels, and readers that expect an
 // integer there are common. Very large or small values keep the exponent form.
 std::string format_decimal(double v) {
   const double mag = std::fabs(v);
@@ -105,7 +106,7 @@ std::string parameter_keyword(std::size_t n, char suffix) {
   return "$P" + std::to_string(n) + suffix;
 }
 
-// FCS 3.1 §3.2.20: $PnN values may not contain commas ($SPILLOVER and others list them with
+// FCS 3.1 ($PnN): names may not contain commas ($SPILLOVER and others list them with
 // commas).
 void check_channel_name(const std::string& name, std::size_t n) {
   if (name.empty()) {
@@ -123,7 +124,7 @@ void check_channel_name(const std::string& name, std::size_t n) {
   }
 }
 
-// FCS 3.1 §3.2.9: keyword names are printable ASCII (32-126). Surrounding blanks are refused as
+// FCS 3.1 §3.2: keyword names are printable ASCII (32-126). Surrounding blanks are refused as
 // well, because readers trim them and the name would not read back as written.
 void check_keyword_name(const std::string& name, char delimiter) {
   if (name.empty()) reject("write_keyword_name", "extra keyword with an empty name");
@@ -201,7 +202,7 @@ void check_request(const WriteRequest& request) {
     for (char& c : upper) {
       if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
     }
-    // FCS 3.1 §3.2.9: names are case-insensitive and may appear once.
+    // FCS 3.1 §3.2: names are case-insensitive and may appear once.
     if (!seen.insert(upper).second) {
       reject("write_duplicate_keyword", "keyword " + name + " is given twice", name);
     }
@@ -273,7 +274,7 @@ class TextBuilder {
 };
 
 std::string spillover_value(const Spillover& sp) {
-  // FCS 3.1 §3.2.20 $SPILLOVER: n, the n parameter names, then the n*n values row by row.
+  // FCS 3.1 $SPILLOVER: n, the n parameter names, then the n*n values row by row.
   std::string out = std::to_string(sp.channels.size());
   for (const std::string& name : sp.channels) {
     out += ',';
@@ -289,7 +290,7 @@ std::string spillover_value(const Spillover& sp) {
 // Everything in TEXT after the offset keywords (which depend on the TEXT length).
 std::string text_body(const WriteRequest& request, std::size_t rows) {
   TextBuilder tb(request.delimiter);
-  // FCS 3.1 §3.2.18 required keywords. $BYTEORD in FCS 3.1 only names the endianness.
+  // FCS 3.1 §3.2 required keywords. $BYTEORD in FCS 3.1 only names the endianness.
   tb.add("$BYTEORD", request.byte_order == ByteOrder::little ? "1,2,3,4" : "4,3,2,1");
   tb.add("$DATATYPE", "F");
   tb.add("$MODE", "L");
@@ -303,7 +304,7 @@ std::string text_body(const WriteRequest& request, std::size_t rows) {
     // An empty marker means no marker: $PnS is optional, and a blank one would read back as " ".
     if (ch.marker && !ch.marker->empty()) tb.add(parameter_keyword(n, 'S'), *ch.marker);
     tb.add(parameter_keyword(n, 'B'), "32");
-    // FCS 3.1 §3.2.20: floating-point data is linear, $PnE is 0,0.
+    // FCS 3.1 ($PnE): floating-point data is linear, $PnE is 0,0.
     tb.add(parameter_keyword(n, 'E'), "0,0");
     tb.add(parameter_keyword(n, 'R'), format_decimal(ch.range));
     if (ch.gain != 1) tb.add(parameter_keyword(n, 'G'), format_decimal(ch.gain));
@@ -315,7 +316,7 @@ std::string text_body(const WriteRequest& request, std::size_t rows) {
 
 std::string text_offsets(char delimiter, std::uint64_t data_begin, std::uint64_t data_end) {
   TextBuilder tb(delimiter);
-  // No ANALYSIS and no supplemental TEXT: FCS 3.1 §3.2.18 still requires their keywords, as 0.
+  // No ANALYSIS and no supplemental TEXT: FCS 3.1 §3.2 still requires their keywords, as 0.
   tb.add("$BEGINANALYSIS", "0");
   tb.add("$ENDANALYSIS", "0");
   tb.add("$BEGINSTEXT", "0");
@@ -406,7 +407,7 @@ std::vector<std::byte> write_bytes(const WriteRequest& request) {
   const std::uint64_t data_size = static_cast<std::uint64_t>(rows) * cols * 4;
 
   const std::string body = text_body(request, rows);
-  // FCS 3.1 §3.2.18: $BEGINDATA/$ENDDATA sit inside TEXT, whose length depends on their digits.
+  // FCS 3.1 §3.2: $BEGINDATA/$ENDDATA sit inside TEXT, whose length depends on their digits.
   // Both only grow as the other grows, so this reaches a fixed point within a few rounds.
   std::uint64_t data_begin = 0;
   std::uint64_t data_end = 0;
@@ -416,7 +417,7 @@ std::vector<std::byte> write_bytes(const WriteRequest& request) {
     text += text_offsets(request.delimiter, data_begin, data_end);
     text += body;
     const std::uint64_t text_end = header_size + text.size() - 1;
-    // FCS 3.1 §3.2.18: an absent segment has offsets 0,0 (no events means no DATA bytes).
+    // FCS 3.1 §3.2: an absent segment has offsets 0,0 (no events means no DATA bytes).
     const std::uint64_t begin = data_size == 0 ? 0 : text_end + 1;
     const std::uint64_t end = data_size == 0 ? 0 : begin + data_size - 1;
     if (begin == data_begin && end == data_end) break;
@@ -518,7 +519,7 @@ WriteRequest request_from_dataset(const Dataset& dataset, std::vector<std::vecto
     if (ch.marker && !trim(*ch.marker).empty()) wc.marker = ch.marker;
     wc.range = ch.range;
     // Some instruments write $PnG 0 for channels without an amplifier; that is no gain at all,
-    // and FCS 3.1 §3.2.20 makes an absent $PnG mean 1.
+    // and FCS 3.1 ($PnG) makes an absent gain mean 1.
     wc.gain = std::isfinite(ch.gain) && ch.gain > 0 ? ch.gain : 1;
     req.channels.push_back(std::move(wc));
     req.columns.emplace_back(storage[c]);
@@ -529,7 +530,7 @@ WriteRequest request_from_dataset(const Dataset& dataset, std::vector<std::vecto
     req.keywords.emplace_back(kw.name, kw.value);
   }
   // A matrix naming channels this data set does not have cannot compensate its events, and
-  // FCS 3.1 §3.2.20 requires $SPILLOVER to name $PnN values, so it is not carried over.
+  // FCS 3.1 ($SPILLOVER) requires it to name $PnN values, so it is not carried over.
   if (const Spillover* sp = dataset.spillover()) {
     const bool all_known = std::all_of(sp->channels.begin(), sp->channels.end(), [&](const std::string& name) {
       return dataset.find_channel(name) >= 0;

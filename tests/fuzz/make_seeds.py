@@ -91,7 +91,9 @@ def seeds():
     # FCS 3.0, 32-bit integers, big endian, with gain and a $COMP matrix.
     kw = [("$BYTEORD", "4,3,2,1"), ("$DATATYPE", "I"), ("$MODE", "L"), ("$NEXTDATA", "0"), ("$TOT", "2")]
     kw += params(["A", "B"], [32, 32], [65536, 65536], [("$P1G", "2"), ("$COMP", "2,1,0.1,0.2,1")])
-    s["valid_3.0_int32_be.fcs"] = fcs("3.0", kw, rows(">II", [(1, 70000), (65535, 3)]))
+    s["valid_3.0_int32_be.fcs"] = fcs("3.0", kw, rows(">II", [(1, 40000), (65535, 3)]))
+    # The same with a value above $PnR, which readers mask to the bits $PnR needs.
+    s["repair_integer_above_range.fcs"] = fcs("3.0", kw, rows(">II", [(1, 70000), (65535, 3)]))
 
     # FCS 3.1, float32 little endian with $SPILLOVER and $PnS; `edit` changes its keywords.
     def float_le(edit=lambda kw: kw):

@@ -15,7 +15,8 @@
 /// benchmark expects 5,000,000 events).
 ///
 /// The values come from a fixed-seed std::mt19937_64 with our own uniform and normal transforms
-/// (std::normal_distribution is implementation-defined), so every machine writes the same bytes.
+/// (std::normal_distribution is implementation-defined), so every standard library draws the same
+/// events (up to last-bit differences of the math library).
 /// The writer only writes float32, hence the small self-contained FCS 3.0 integer writer below.
 
 #include <algorithm>

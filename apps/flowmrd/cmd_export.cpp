@@ -117,7 +117,9 @@ void write_fcs(const ExportOptions& options, const fcs::Dataset& ds) {
   const std::string label = is_stdout(options.output) ? std::string{"<stdout>"} : options.output;
   try {
     std::vector<std::vector<float>> storage;
-    const fcs::WriteRequest request = fcs::request_from_dataset(ds, storage);
+    fcs::Issues notes;
+    const fcs::WriteRequest request = fcs::request_from_dataset(ds, storage, &notes);
+    print_warnings(options.file, notes);
     if (options.output == "-" || !plain_file_target(options.output)) {
       const std::vector<std::byte> bytes = fcs::write_bytes(request);
       OutputSink sink(options.output);

@@ -11,6 +11,7 @@
 
 #include "cmd_export.hpp"
 #include "cmd_info.hpp"
+#include "cmd_transform.hpp"
 #include "command_error.hpp"
 #include "exit_codes.hpp"
 
@@ -78,6 +79,22 @@ void add_export_command(CLI::App& app, flowmrd::cli::ExportOptions& options) {
                   "Output file; '-' or none is standard output (fcs needs -o)");
 }
 
+void add_transform_command(CLI::App& app, flowmrd::cli::TransformOptions& options) {
+  CLI::App* tr = app.add_subcommand(
+      "transform", "Apply a scale transform (or its inverse) to numbers read from standard input, one "
+                   "result per line (docs/transforms.md)");
+  tr->add_option("NAME", options.name,
+                 "flin, flog, fasinh, logicle, hyperlog, biex, arcsinh, logicle-flowcore (or identity)")
+      ->required();
+  tr->add_option("--param", options.params,
+                 "Parameter KEY=VALUE, repeatable: T, W, M, A (Gating-ML); negative, width, positive, max "
+                 "(biex); a, b, c (arcsinh); w, t, m, a (logicle-flowcore). Missing keys take the defaults")
+      ->type_name("KEY=VALUE")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  tr->add_flag("--inverse", options.inverse, "Apply the inverse transform");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -93,8 +110,10 @@ int main(int argc, char** argv) {
 
   flowmrd::cli::InfoOptions info_options;
   flowmrd::cli::ExportOptions export_options;
+  flowmrd::cli::TransformOptions transform_options;
   add_info_command(app, info_options);
   add_export_command(app, export_options);
+  add_transform_command(app, transform_options);
 
   try {
     app.parse(argc, argv);
@@ -106,6 +125,7 @@ int main(int argc, char** argv) {
   try {
     if (app.got_subcommand("info")) return flowmrd::cli::run_info(info_options);
     if (app.got_subcommand("export")) return flowmrd::cli::run_export(export_options);
+    if (app.got_subcommand("transform")) return flowmrd::cli::run_transform(transform_options);
     std::cerr << "flowmrd: error: no command given\n";
     return to_int(ExitCode::usage);
   } catch (const CommandError& e) {

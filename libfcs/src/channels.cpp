@@ -156,7 +156,20 @@ void assign_masks(std::vector<Channel>& channels) {
   }
 }
 
-void assign_value_ranges(std::vector<Channel>& channels, const EventMatrix& events, const Keywords& kw,
+std::vector<double> column_minima(const EventMatrix& events) {
+  std::vector<double> out(events.cols(), std::numeric_limits<double>::infinity());
+  for (std::size_t j = 0; j < events.cols(); ++j) {
+    auto scan = [&](auto span) {
+      for (auto v : span)
+        if (!std::isnan(v) && static_cast<double>(v) < out[j]) out[j] = static_cast<double>(v);
+    };
+    if (events.type(j) == ColumnType::f32) scan(events.f32(j));
+    else scan(events.f64(j));
+  }
+  return out;
+}
+
+void assign_value_ranges(std::vector<Channel>& channels, const std::vector<double>& column_min, const Keywords& kw,
                          const ReadOptions& options, bool already_transformed) {
   for (std::size_t j = 0; j < channels.size(); ++j) {
     Channel& c = channels[j];
@@ -166,15 +179,7 @@ void assign_value_ranges(std::vector<Channel>& channels, const EventMatrix& even
     const double r = written_max ? *written_max + 1 : c.range;
 
     // The data's minimum, NaN ignored, floored at -111 (flowCore's realMin).
-    double col_min = std::numeric_limits<double>::infinity();
-    if (j < events.cols()) {
-      auto scan = [&](auto span) {
-        for (auto v : span)
-          if (!std::isnan(v) && static_cast<double>(v) < col_min) col_min = static_cast<double>(v);
-      };
-      if (events.type(j) == ColumnType::f32) scan(events.f32(j));
-      else scan(events.f64(j));
-    }
+    const double col_min = j < column_min.size() ? column_min[j] : std::numeric_limits<double>::infinity();
     double real_min = std::max(-111.0, col_min);
     if (c.amplification_given) real_min = std::min(c.log_offset, real_min);
     if (!std::isfinite(real_min)) real_min = 0;

@@ -21,8 +21,13 @@ void assign_masks(std::vector<Channel>& channels);
 
 /// Fill min_range and max_range as flowCore `parameters()` reports them, from $PnR, $PnE and
 /// the decoded data's minimum (see docs/fcs-reader.md).
-void assign_value_ranges(std::vector<Channel>& channels, const EventMatrix& events, const Keywords& kw,
+/// `column_min` holds each column's smallest decoded value (NaN ignored; +inf when none or when
+/// events were not read).
+void assign_value_ranges(std::vector<Channel>& channels, const std::vector<double>& column_min, const Keywords& kw,
                          const ReadOptions& options, bool already_transformed);
+
+/// Smallest non-NaN value of each column of `events` (+inf for an empty column).
+[[nodiscard]] std::vector<double> column_minima(const EventMatrix& events);
 
 /// Bytes of one event when every width is a whole number of bytes; 0 for delimited ASCII.
 [[nodiscard]] std::uint64_t event_width(const std::vector<Channel>& channels) noexcept;

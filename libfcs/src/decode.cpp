@@ -181,6 +181,15 @@ void decode_column_block(const unsigned char* base, std::size_t stride, std::siz
   }
 }
 
+// Smallest non-NaN value (written as a select so that it vectorises to min instructions, which
+// skip NaN the same way); +inf for none.
+template <class T>
+T block_min(const T* v, std::size_t n) {
+  T m = std::numeric_limits<T>::infinity();
+  for (std::size_t i = 0; i < n; ++i) m = v[i] < m ? v[i] : m;
+  return m;
+}
+
 // The value a stored integer becomes (used for tables and for ASCII data). As in flowCore the
 // stored number is clipped at $PnR first, then decoded.
 double convert_int(const ColumnPlan& c, std::uint64_t raw) {
@@ -252,8 +261,9 @@ DecodePlan make_plan(const std::vector<Channel>& channels, ByteOrder order, cons
 
 EventMatrix decode_binary(std::span<const std::byte> data, std::size_t events, const DecodePlan& plan,
                           const ReleaseFn& release, std::vector<std::uint64_t>& seen_bits,
-                          std::vector<double>& peak) {
+                          std::vector<double>& peak, std::vector<double>& low) {
   seen_bits.assign(plan.columns.size(), 0);
+  low.assign(plan.columns.size(), std::numeric_limits<double>::infinity());
   peak.assign(plan.columns.size(), -std::numeric_limits<double>::infinity());
   std::vector<ColumnType> types;
   for (const auto& c : plan.columns) types.push_back(c.out);
@@ -276,10 +286,16 @@ EventMatrix decode_binary(std::span<const std::byte> data, std::size_t events, c
     const std::size_t n = std::min(block, events - first);
     const unsigned char* b = base + first * plan.stride;
     for (std::size_t j = 0; j < plan.columns.size(); ++j) {
+      // The column minimum (flowCore's minRange needs it) is taken while the block is in cache.
+      const auto track_min = [&] {
+        if (fout[j] != nullptr) low[j] = std::min(low[j], static_cast<double>(block_min(fout[j] + first, n)));
+        else low[j] = std::min(low[j], block_min(dout[j] + first, n));
+      };
       if (plan.big_endian)
         decode_column_block<true>(b, plan.stride, first, n, plan.columns[j], fout[j], dout[j], seen_bits[j], peak[j]);
       else
         decode_column_block<false>(b, plan.stride, first, n, plan.columns[j], fout[j], dout[j], seen_bits[j], peak[j]);
+      track_min();
     }
     const std::size_t done = (first + n) * plan.stride;
     if (release && (done - released >= chunk_events * plan.stride || first + n == events)) {

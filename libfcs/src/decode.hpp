@@ -51,10 +51,12 @@ using ReleaseFn = std::function<void(std::size_t, std::size_t)>;
 
 /// Decode `events` events of binary DATA into a new matrix. `seen_bits` receives, per column, the
 /// OR of every stored integer (before masking), so callers can tell whether masking changed values;
-/// `peak` the largest value before clipping of each clipped column (NaN-free), to report truncation.
+/// `peak` the largest value before clipping of each clipped column (NaN-free), to report truncation;
+/// `low` each column's smallest decoded value (NaN ignored, +inf when none).
 [[nodiscard]] EventMatrix decode_binary(std::span<const std::byte> data, std::size_t events,
                                         const DecodePlan& plan, const ReleaseFn& release,
-                                        std::vector<std::uint64_t>& seen_bits, std::vector<double>& peak);
+                                        std::vector<std::uint64_t>& seen_bits, std::vector<double>& peak,
+                                        std::vector<double>& low);
 
 /// Decode $DATATYPE A DATA: fixed-width fields ($PnB characters each) or, when $PnB is '*',
 /// numbers separated by blanks, commas or line breaks. Values are converted like integers.

@@ -1,10 +1,45 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "fcs/event_matrix.hpp"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <new>
 #include <stdexcept>
 
 namespace fcs {
+
+namespace {
+
+// Uninitialised column memory. Large columns are aligned to 2 MiB and offered to the kernel for
+// transparent huge pages: filling hundreds of MB of fresh 4 KiB pages costs more than decoding
+// them (page faults dominate), and huge pages cut those faults 512-fold.
+void* column_alloc(std::size_t bytes) {
+  constexpr std::size_t huge = std::size_t{2} << 20;
+  if (bytes == 0) bytes = 1;
+  if (bytes >= huge) {
+    const std::size_t rounded = (bytes + huge - 1) / huge * huge;
+    if (void* p = std::aligned_alloc(huge, rounded)) {
+#ifdef MADV_HUGEPAGE
+      ::madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+      return p;
+    }
+  }
+  void* p = std::malloc(bytes);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+
+template <class T>
+std::unique_ptr<T[], detail::FreeDeleter> make_column(std::size_t rows) {
+  return std::unique_ptr<T[], detail::FreeDeleter>(static_cast<T*>(column_alloc(rows * sizeof(T))));
+}
+
+}  // namespace
+
+void detail::FreeDeleter::operator()(void* p) const noexcept { std::free(p); }
 
 EventMatrix::EventMatrix(std::size_t rows, const std::vector<ColumnType>& types) : rows_(rows) {
   cols_.reserve(types.size());
@@ -14,9 +49,9 @@ EventMatrix::EventMatrix(std::size_t rows, const std::vector<ColumnType>& types)
     // Uninitialised on purpose: the decoder writes every element, and zero-filling 240 MB
     // would cost as much as decoding it.
     if (t == ColumnType::f32)
-      c.f = std::make_unique_for_overwrite<float[]>(rows);
+      c.f = make_column<float>(rows);
     else
-      c.d = std::make_unique_for_overwrite<double[]>(rows);
+      c.d = make_column<double>(rows);
     cols_.push_back(std::move(c));
   }
 }
@@ -75,11 +110,11 @@ void EventMatrix::convert_column(std::size_t col, ColumnType to) {
   Column& c = cols_.at(col);
   if (c.type == to) return;
   if (to == ColumnType::f64) {
-    c.d = std::make_unique_for_overwrite<double[]>(rows_);
+    c.d = make_column<double>(rows_);
     std::copy_n(c.f.get(), rows_, c.d.get());
     c.f.reset();
   } else {
-    c.f = std::make_unique_for_overwrite<float[]>(rows_);
+    c.f = make_column<float>(rows_);
     for (std::size_t i = 0; i < rows_; ++i) c.f[i] = static_cast<float>(c.d[i]);
     c.d.reset();
   }

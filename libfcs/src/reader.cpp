@@ -338,7 +338,7 @@ void read_data_level(Bytes file, Parsed& p, const ReadOptions& options, const Ma
   ds.truncated = options.truncate_max_range && options.transformation != Transformation::raw && !ds.already_transformed;
   assign_masks(ds.channels);
   if (options.skip_events) {
-    assign_value_ranges(ds.channels, ds.events, kw, options, ds.already_transformed);
+    assign_value_ranges(ds.channels, {}, kw, options, ds.already_transformed);
     return;
   }
 
@@ -353,8 +353,10 @@ void read_data_level(Bytes file, Parsed& p, const ReadOptions& options, const Ma
 
   const DecodePlan plan = make_plan(ds.channels, ds.byte_order, options, ds.already_transformed);
   const Bytes bytes = data.empty() ? Bytes{} : file.subspan(data.begin, data.size());
+  std::vector<double> minima;
   if (ds.datatype == 'A') {
     ds.events = decode_ascii(bytes, events, ds.channels, plan, data.begin, ctx);
+    minima = column_minima(ds.events);
   } else {
     ReleaseFn release;
     if (mapped != nullptr) {
@@ -363,7 +365,7 @@ void read_data_level(Bytes file, Parsed& p, const ReadOptions& options, const Ma
     }
     std::vector<std::uint64_t> seen;
     std::vector<double> peak;
-    ds.events = decode_binary(bytes, events, plan, release, seen, peak);
+    ds.events = decode_binary(bytes, events, plan, release, seen, peak, minima);
     for (std::size_t j = 0; j < ds.channels.size(); ++j) {
       const ColumnPlan& c = plan.columns[j];
       if (c.clip && peak[j] > c.clip_max) {
@@ -387,7 +389,7 @@ void read_data_level(Bytes file, Parsed& p, const ReadOptions& options, const Ma
                std::nullopt, key);
     }
   }
-  assign_value_ranges(ds.channels, ds.events, kw, options, ds.already_transformed);
+  assign_value_ranges(ds.channels, minima, kw, options, ds.already_transformed);
 }
 
 void finish_spillover(Dataset& ds, const ReadOptions& options, Context& ctx) {

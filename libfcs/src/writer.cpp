@@ -486,7 +486,16 @@ void write_file(const std::filesystem::path& path, const WriteRequest& request) 
   }
 }
 
-WriteRequest request_from_dataset(const Dataset& dataset, std::vector<std::vector<float>>& storage) {
+WriteRequest request_from_dataset(const Dataset& dataset, std::vector<std::vector<float>>& storage, Issues* notes) {
+  auto note = [&](std::string code, std::string message, std::string keyword) {
+    if (notes != nullptr)
+      notes->push_back(Issue{std::move(code), Severity::warning, std::move(message), std::nullopt, std::move(keyword),
+                             dataset.number});
+  };
+  // The values are written as read: decoded, scaled or not. A file whose values were linearized
+  // says so the way flowCore does (transformation=applied, flowCore_$PnRmax/min), so that neither
+  // flowmrd nor flowCore decodes, clips or divides them a second time when reading it back.
+  const bool linearized = dataset.transformation != Transformation::raw;
   const std::size_t n = dataset.channels.size();
   const EventMatrix& ev = dataset.events;
   storage.assign(n, {});
@@ -516,18 +525,40 @@ WriteRequest request_from_dataset(const Dataset& dataset, std::vector<std::vecto
     const Channel& ch = dataset.channels[c];
     WriteChannel wc;
     wc.name = ch.name;
+    // FCS 3.1 §3.2.20: $PnN may not hold commas ($SPILLOVER lists names with commas).
+    if (wc.name.find(',') != std::string::npos) {
+      std::replace(wc.name.begin(), wc.name.end(), ',', ';');
+      note("renamed_channel", "channel name '" + ch.name + "' holds commas, which FCS 3.1 forbids in $PnN; written as '" +
+                                  wc.name + "'", "$P" + std::to_string(ch.index) + "N");
+    }
     if (ch.marker && !trim(*ch.marker).empty()) wc.marker = ch.marker;
-    wc.range = ch.range;
+    const bool decoded = linearized && !dataset.already_transformed && ch.type == DataType::integer && ch.is_log();
+    const bool scaled = dataset.transformation == Transformation::linearize_with_png_scaling &&
+                        !dataset.already_transformed && !decoded && ch.gain != 1;
+    // A log-decoded channel spans up to 10^f1 x f2, beyond its stored $PnR.
+    wc.range = decoded ? std::max(ch.range, std::ceil(ch.max_range)) : ch.range;
     // Some instruments write $PnG 0 for channels without an amplifier; that is no gain at all,
-    // and FCS 3.1 ($PnG) makes an absent gain mean 1.
-    wc.gain = std::isfinite(ch.gain) && ch.gain > 0 ? ch.gain : 1;
+    // and FCS 3.1 ($PnG) makes an absent gain mean 1. A gain already divided out is written as 1.
+    wc.gain = scaled ? 1 : (std::isfinite(ch.gain) && ch.gain > 0 ? ch.gain : 1);
     req.channels.push_back(std::move(wc));
     req.columns.emplace_back(storage[c]);
   }
 
   for (const Keyword& kw : dataset.keywords) {
-    if (is_structural(kw.name)) continue;
+    // A file flowCore wrote keeps its own transformation keywords (they still describe the values).
+    const bool flowcore_kept = dataset.already_transformed &&
+                               (iequals(kw.name, "transformation") ||
+                                (kw.name.size() >= 9 && iequals(std::string_view(kw.name).substr(0, 9), "flowCore_")));
+    if (is_structural(kw.name) && !flowcore_kept) continue;
     req.keywords.emplace_back(kw.name, kw.value);
+  }
+  if (linearized && !dataset.already_transformed) {
+    req.keywords.emplace_back("transformation", "applied");
+    for (const Channel& ch : dataset.channels) {
+      const std::string p = "flowCore_$P" + std::to_string(ch.index);
+      req.keywords.emplace_back(p + "Rmax", format_shortest(ch.max_range));
+      req.keywords.emplace_back(p + "Rmin", format_shortest(ch.min_range));
+    }
   }
   // A matrix naming channels this data set does not have cannot compensate its events, and
   // FCS 3.1 ($SPILLOVER) requires it to name $PnN values, so it is not carried over.
@@ -538,6 +569,9 @@ WriteRequest request_from_dataset(const Dataset& dataset, std::vector<std::vecto
     if (all_known) {
       req.spillover = *sp;
       req.spillover->source_keyword = "$SPILLOVER";
+      for (std::string& name : req.spillover->channels) std::replace(name.begin(), name.end(), ',', ';');
+    } else {
+      note("spillover_dropped", "spillover matrix names channels this data set lacks; not written", sp->source_keyword);
     }
   }
 

@@ -10,6 +10,13 @@
 
 namespace fcs {
 
+namespace detail {
+/// Releases column memory (allocated 2 MiB-aligned for huge pages when large).
+struct FreeDeleter {
+  void operator()(void* p) const noexcept;
+};
+}  // namespace detail
+
 /// Element type of one column.
 enum class ColumnType {
   f32,  ///< float: used where every value is exactly representable (float data, integers < 2^24).
@@ -53,8 +60,8 @@ class EventMatrix {
  private:
   struct Column {
     ColumnType type = ColumnType::f32;
-    std::unique_ptr<float[]> f;
-    std::unique_ptr<double[]> d;
+    std::unique_ptr<float[], detail::FreeDeleter> f;
+    std::unique_ptr<double[], detail::FreeDeleter> d;
   };
   std::size_t rows_ = 0;
   std::vector<Column> cols_;

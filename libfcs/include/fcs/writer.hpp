@@ -43,8 +43,15 @@ struct WriteRequest {
 void write_file(const std::filesystem::path& path, const WriteRequest& request);
 
 /// A request that rewrites a data set as read (events converted to float32, owned by `storage`).
-/// Keeps $PnS, ranges, gains, non-structural keywords and the preferred spillover.
+/// Keeps $PnS, ranges, gains, non-structural keywords and the preferred spillover. Values that were
+/// linearized are marked as flowCore marks them (keyword transformation=applied with
+/// flowCore_$PnRmax/$PnRmin), so reading the file back gives the same values; gains already
+/// divided out are written as 1 and log-decoded channels get a $PnR that holds their values.
+/// Chooses a delimiter safe for the data set's text. Changes it had to make (commas in $PnN
+/// replaced by ';', a spillover naming unknown channels dropped) are appended to `notes`.
+/// @throws fcs::Error (argument) when the events were not read.
 [[nodiscard]] WriteRequest request_from_dataset(const Dataset& dataset,
-                                                std::vector<std::vector<float>>& storage);
+                                                std::vector<std::vector<float>>& storage,
+                                                Issues* notes = nullptr);
 
 }  // namespace fcs

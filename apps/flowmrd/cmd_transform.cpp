@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -78,7 +77,8 @@ std::vector<double> parse_numbers(std::string_view text) {
     double value = 0;
     if (!parse_token(token, value)) {
       constexpr std::size_t shown = 40;
-      const std::string quoted = token.size() > shown ? std::string{token.substr(0, shown)} + "..." : std::string{token};
+      const std::string quoted =
+          token.size() > shown ? std::string{token.substr(0, shown)} + "..." : std::string{token};
       throw CommandError(ExitCode::input_invalid,
                          std::string{stdin_label} + ": token " + std::to_string(values.size() + 1) + " ('" + quoted +
                              "', line " + std::to_string(line) + ", column " + std::to_string(begin - line_start + 1) +

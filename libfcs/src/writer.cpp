@@ -496,6 +496,15 @@ WriteRequest request_from_dataset(const Dataset& dataset, std::vector<std::vecto
   // says so the way flowCore does (transformation=applied, flowCore_$PnRmax/min), so that neither
   // flowmrd nor flowCore decodes, clips or divides them a second time when reading it back.
   const bool linearized = dataset.transformation != Transformation::raw;
+  // Only a decoded or gain-divided channel changes what a re-read would compute; clipping at $PnR
+  // is idempotent, so plain float files are written without flowCore's markers.
+  const auto changed = [&](const Channel& ch) {
+    const bool decoded = linearized && !dataset.already_transformed && ch.type == DataType::integer && ch.is_log();
+    const bool scaled = dataset.transformation == Transformation::linearize_with_png_scaling &&
+                        !dataset.already_transformed && !decoded && ch.gain != 1;
+    return decoded || scaled;
+  };
+  const bool mark_applied = std::any_of(dataset.channels.begin(), dataset.channels.end(), changed);
   const std::size_t n = dataset.channels.size();
   const EventMatrix& ev = dataset.events;
   storage.assign(n, {});
@@ -552,7 +561,7 @@ WriteRequest request_from_dataset(const Dataset& dataset, std::vector<std::vecto
     if (is_structural(kw.name) && !flowcore_kept) continue;
     req.keywords.emplace_back(kw.name, kw.value);
   }
-  if (linearized && !dataset.already_transformed) {
+  if (mark_applied) {
     req.keywords.emplace_back("transformation", "applied");
     for (const Channel& ch : dataset.channels) {
       const std::string p = "flowCore_$P" + std::to_string(ch.index);

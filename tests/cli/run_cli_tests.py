@@ -74,8 +74,12 @@ class Context:
         self.known = known
 
     # ---- running flowmrd -------------------------------------------------------------------
-    def run(self, *args, stdout_bytes=False, timeout=300):
-        proc = subprocess.run([self.flowmrd, *args], capture_output=True, timeout=timeout)
+    def run(self, *args, stdout_bytes=False, timeout=300, stdin=None):
+        """`stdin`: bytes or str fed to standard input (None: no input)."""
+        if isinstance(stdin, str):
+            stdin = stdin.encode("utf-8")
+        extra = {} if stdin is None else {"input": stdin}
+        proc = subprocess.run([self.flowmrd, *args], capture_output=True, timeout=timeout, **extra)
         out = proc.stdout if stdout_bytes else proc.stdout.decode("utf-8", "replace")
         return proc.returncode, out, proc.stderr.decode("utf-8", "replace")
 
@@ -85,8 +89,8 @@ class Context:
             raise Failure(f"flowmrd {' '.join(args)}: exit {rc}, expected 0\nstderr:\n{err}")
         return out, err
 
-    def expect_exit(self, code, *args, must_name=None):
-        rc, out, err = self.run(*args)
+    def expect_exit(self, code, *args, must_name=None, stdin=None):
+        rc, out, err = self.run(*args, stdin=stdin)
         cmd = "flowmrd " + " ".join(args)
         if rc != code:
             raise Failure(f"{cmd}: exit {rc}, expected {code}\nstderr:\n{err}")
@@ -706,6 +710,103 @@ def test_golden_sweep(ctx):
     fail_on(problems, limit=200)
 
 
+# ---- flowmrd transform ------------------------------------------------------------------------
+def transform_reference(ctx, name):
+    """One reference file of SHARED_DATA/transforms (README there): its transform and parameters."""
+    path = os.path.join(ctx.shared, "transforms", name)
+    if not os.path.isfile(path):
+        raise Skip(f"shared data not available: {path}")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def transform_args(ref):
+    args = ["transform", ref["transform"]]
+    for key, value in ref["params"].items():
+        args += ["--param", f"{key}={value!r}"]
+    return args
+
+
+def parse_lines(out, label):
+    lines = out.split()
+    try:
+        return [as_float(v) if v in ("NaN", "Inf", "-Inf") else float(v) for v in lines]
+    except ValueError as e:
+        raise Failure(f"{label}: output is not one number per line: {e}")
+
+
+def test_transform_reference(ctx):
+    """`transform` prints the reference values (1e-9 relative, absolute near zero), one per line in
+    input order, and `--inverse` gives the inputs back."""
+    problems = []
+    for name, tolerance in (("logicle__T262144_W0p5_M4p5_A0.json", 1e-9),
+                            ("logicle__T262144_W1p0_M4p5_Am1p0.json", 1e-9),
+                            ("hyperlog__T100000_W1p0_M4p0_A0p5.json", 1e-9),
+                            ("fasinh__T1048576_M5p0_A0p5.json", 1e-9),
+                            ("biex__negative1p0_widthm100p0_positive4p5_max262144p0.json", 0.01)):
+        ref = transform_reference(ctx, name)
+        # Mixed separators: spaces, tabs and newlines all split numbers.
+        text = "".join(repr(x) + (" ", "\t", "\n")[i % 3] for i, x in enumerate(ref["x"]))
+        out, _ = ctx.run_ok(*transform_args(ref), stdin=text)
+        got = parse_lines(out, name)
+        if len(got) != len(ref["y"]):
+            raise Failure(f"{name}: {len(got)} results for {len(ref['y'])} inputs")
+        for x, g, want in zip(ref["x"], got, ref["y"]):
+            err = abs(g - want) if ref["transform"] == "biex" else abs(g - want) / max(1.0, abs(want))
+            if not err <= tolerance:
+                problems.append(f"{name}: x={x!r}: {g!r} != reference {want!r}")
+        if ref["transform"] != "biex":
+            out, _ = ctx.run_ok(*transform_args(ref), "--inverse", stdin="\n".join(repr(y) for y in ref["y"]))
+            scale = 1e-6 * ref["params"]["T"]
+            for x, back in zip(ref["x"], parse_lines(out, name + " --inverse")):
+                if not abs(back - x) <= 1e-9 * max(abs(x), scale):
+                    problems.append(f"{name} --inverse: {back!r} != {x!r}")
+    fail_on(problems)
+
+
+def test_transform_cli(ctx):
+    """No shared data needed: defaults, the flowCore scales, shortest round-trip output, and the
+    usage (exit 2) and input (exit 3) errors."""
+    # flin is exact arithmetic: (x + A) / (T + A).
+    out, _ = ctx.run_ok("transform", "flin", "--param", "T=1000", "--param", "A=100", stdin="-100 900\n1000\n")
+    if out != "0\n0.9090909090909091\n1\n":
+        raise Failure(f"flin printed {out!r}")
+    # flowCore arcsinhTransform(a, b, c) = asinh(a + b x) + c, and its inverse.
+    out, _ = ctx.run_ok("transform", "arcsinh", "--param", "a=0", "--param", "b=0.2", "--param", "c=1", stdin="0 5")
+    if parse_lines(out, "arcsinh") != [1.0, math.asinh(1.0) + 1]:
+        raise Failure(f"arcsinh printed {out!r}")
+    # logicle-flowcore = M x logicle; logicle(T) = 1 with the default parameters.
+    out, _ = ctx.run_ok("transform", "logicle-flowcore", stdin="262144")
+    if not close(parse_lines(out, "logicle-flowcore")[0], 4.5, rel=1e-12):
+        raise Failure(f"logicle-flowcore(262144) printed {out!r}, expected 4.5")
+    out, _ = ctx.run_ok("transform", "logicle", "--inverse", stdin="1")
+    if not close(parse_lines(out, "logicle --inverse")[0], 262144, rel=1e-12):
+        raise Failure(f"logicle --inverse 1 printed {out!r}")
+    # Non-finite values in and out, R's spelling; empty input prints nothing.
+    out, _ = ctx.run_ok("transform", "logicle", stdin="NaN Inf -Inf +0")
+    got = out.split()
+    if got[:3] != ["NaN", "Inf", "-Inf"] or len(got) != 4:
+        raise Failure(f"logicle of NaN Inf -Inf +0 printed {out!r}")
+    out, _ = ctx.run_ok("transform", "logicle", stdin="")
+    if out != "":
+        raise Failure(f"empty input printed {out!r}")
+    # Usage errors: exit 2, naming what is wrong.
+    ctx.expect_exit(EXIT_USAGE, "transform", "logicel", stdin="1", must_name="unknown transform 'logicel'")
+    ctx.expect_exit(EXIT_USAGE, "transform", "logicle", "--param", "W=3", stdin="1",
+                    must_name="logicle: W must be <= M/2 (W=3, M=4.5)")
+    ctx.expect_exit(EXIT_USAGE, "transform", "logicle", "--param", "Q=1", stdin="1",
+                    must_name="logicle: unknown parameter 'Q'")
+    ctx.expect_exit(EXIT_USAGE, "transform", "biex", "--param", "width=10", stdin="1", must_name="width")
+    ctx.expect_exit(EXIT_USAGE, "transform", "logicle", "--param", "W=wide", stdin="1", must_name="'wide'")
+    ctx.expect_exit(EXIT_USAGE, "transform", stdin="1")
+    # A token that is not a number: exit 3, naming it and where it is; nothing printed.
+    rc, out, err = ctx.run("transform", "flin", stdin="1 2\n3 x4 5\n")
+    if rc != EXIT_INPUT or out != "":
+        raise Failure(f"bad token: exit {rc} (expected {EXIT_INPUT}), stdout {out!r}\n{err}")
+    if "token 4 ('x4', line 2, column 3) is not a number" not in err:
+        raise Failure(f"bad token message does not name the token and its position:\n{err}")
+
+
 TESTS = {
     "version": test_version,
     "help": test_help,
@@ -727,6 +828,8 @@ TESTS = {
     "export_fcs_roundtrip": test_export_fcs_roundtrip,
     "strict": test_strict,
     "golden_sweep": test_golden_sweep,
+    "transform_reference": test_transform_reference,
+    "transform_cli": test_transform_cli,
 }
 
 

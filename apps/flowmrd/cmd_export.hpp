@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace flowmrd::cli {
 
@@ -17,6 +18,12 @@ struct ExportOptions {
   bool strict = false;        ///< No repairs: any defect is an error.
   std::string format = "csv"; ///< "csv", "tsv" or "fcs".
   std::string output;         ///< Output path; "" or "-" is standard output.
+  /// Compensate with the file's own spillover matrix (as flowCore chooses it).
+  bool compensate = false;
+  /// Compensate with this external matrix instead (CSV, FlowJo or Gating-ML; implies compensate).
+  std::string spillover_file;
+  /// "CHANNEL=NAME:K=V,..." (CHANNEL is a $PnN, a $PnS, or ALL for every channel not named).
+  std::vector<std::string> transforms;
 };
 
 /// Run the command. Warnings about repairs go to standard error.

@@ -77,6 +77,18 @@ void add_export_command(CLI::App& app, flowmrd::cli::ExportOptions& options) {
       ->capture_default_str();
   exp->add_option("-o,--output", options.output,
                   "Output file; '-' or none is standard output (fcs needs -o)");
+  exp->add_flag("--compensate", options.compensate,
+                "Compensate with the file's own spillover matrix (SPILL, spillover, $SPILLOVER, then $COMP, $DFC)");
+  exp->add_option("--spillover", options.spillover_file,
+                  "Compensate with this matrix file instead (CSV with channel-name header, FlowJo .mtx, "
+                  "Gating-ML spectrumMatrix)")
+      ->type_name("FILE");
+  exp->add_option("--transform", options.transforms,
+                  "Transform a channel ($PnN or $PnS) or ALL channels not named, repeatable: "
+                  "CHANNEL=NAME:K=V,... e.g. ALL=logicle:T=262144,W=0.5,M=4.5,A=0 (docs/transforms.md)")
+      ->type_name("CHANNEL=SPEC")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
 void add_transform_command(CLI::App& app, flowmrd::cli::TransformOptions& options) {

@@ -807,6 +807,101 @@ def test_transform_cli(ctx):
         raise Failure(f"bad token message does not name the token and its position:\n{err}")
 
 
+# ---- compensation and transforms on export (issue 3) ------------------------------------------
+COMPENSATED = ("whitews__FlowKit/data/100715.fcs",
+               "whitews__FlowKit/data/4_color_beads/Compensation Controls_Blue B Stained Control_005.fcs")
+
+
+def test_export_compensated(ctx):
+    """`export --compensate` equals flowCore compensate() (golden `compensated` variant)."""
+    problems = []
+    for rel in COMPENSATED:
+        golden_ds = ctx.golden(rel)["datasets"][0]
+        if "compensated" not in golden_ds["variants"]:
+            raise Failure(f"{rel}: golden has no compensated variant")
+        out, _ = ctx.run_ok("export", ctx.shared_file(rel), "--compensate")
+        header, values = parse_table(out)
+        # The analysis Frame is float32: compare at float precision.
+        for check_id, msg in compare_with_golden(rel + " --compensate", header, values, golden_ds, "compensated"):
+            problems.append(msg)
+    # float32 rounding of values near zero exceeds the 1e-9 absolute floor of compare_with_golden;
+    # keep only differences larger than float resolution.
+    real = [m for m in problems if not float_close_message(m)]
+    fail_on(real)
+
+
+def float_close_message(msg):
+    """True when a compare_with_golden message reports a difference within float32 resolution."""
+    try:
+        tail = msg.rsplit(": ", 1)[1]
+        a, b = tail.split(" != flowCore ")
+        a, b = as_float(a.split()[-1]), as_float(b)
+    except (IndexError, ValueError):
+        return False
+    return abs(a - b) <= 2e-7 * max(abs(a), abs(b), 1.0)
+
+
+def test_export_transform(ctx):
+    """`export --transform` equals `flowmrd transform` applied to the plain export, and errors are clear."""
+    rel = COMP_EXAMPLE
+    path = ctx.shared_file(rel)
+    spec = "logicle:T=262144,W=0.5,M=4.5,A=0"
+    plain_out, _ = ctx.run_ok("export", path)
+    header, plain = parse_table(plain_out)
+    out, _ = ctx.run_ok("export", path, "--transform", "CD3=" + spec, "--transform", "FSC-A=flin:T=262144,A=0")
+    h2, transformed = parse_table(out)
+    if h2 != header:
+        raise Failure(f"header changed: {h2}")
+    col = header.index("PE-Cy7-A")  # $PnS CD3
+    fsc = header.index("FSC-A")
+    xs = " ".join(repr(row[col]) for row in plain[:500])
+    ref_out, _ = ctx.run_ok("transform", "logicle", "--param", "T=262144", "--param", "W=0.5", "--param", "M=4.5",
+                            "--param", "A=0", stdin=xs)
+    ref = [float(v) for v in ref_out.split()]
+    for i in range(500):
+        if abs(transformed[i][col] - ref[i]) > 1e-6:
+            raise Failure(f"row {i}: export --transform gave {transformed[i][col]}, transform gave {ref[i]}")
+        if abs(transformed[i][fsc] - plain[i][fsc] / 262144) > 1e-6:
+            raise Failure(f"row {i}: flin of FSC-A wrong: {transformed[i][fsc]}")
+        other = header.index("SSC-A")
+        if transformed[i][other] != plain[i][other]:
+            raise Failure(f"row {i}: SSC-A changed without a transform")
+    ctx.expect_exit(EXIT_USAGE, "export", path, "--transform", "Bogus=logicle", must_name="Bogus")
+    ctx.expect_exit(EXIT_USAGE, "export", path, "--transform", "CD3=logicle:W=9", must_name="W")
+    ctx.expect_exit(EXIT_INPUT, "export", ctx.shared_file(DATA1), "--compensate", must_name="spillover")
+
+
+def test_export_spillover_file(ctx):
+    """`export --spillover FILE` uses an external CSV matrix and records it."""
+    path = ctx.tmp("two_colours.fcs")
+    n = 300
+    write_fcs(path, ["FSC-A", "FL1-A", "FL2-A"],
+              [[float32(1000.0 + i) for i in range(n)],
+               [float32((i * 37) % 5000 - 200.0) for i in range(n)],
+               [float32((i * 91) % 7000 - 300.0) for i in range(n)]],
+              ranges=[262144, 262144, 262144])
+    plain_out, _ = ctx.run_ok("export", path)
+    header, plain = parse_table(plain_out)
+    a, b = header[1], header[2]
+    matrix = ctx.tmp("matrix.csv")
+    with open(matrix, "w", encoding="utf-8") as f:
+        f.write(f"{a},{b}\n1,0.5\n0,1\n")
+    rc, out, err = ctx.run("export", path, "--spillover", matrix)
+    if rc != EXIT_OK:
+        raise Failure(f"exit {rc}: {err}")
+    if matrix not in err or "sha256" not in err:
+        raise Failure(f"the compensation source is not reported:\n{err}")
+    _, comp = parse_table(out)
+    for i, row in enumerate(plain[:200]):
+        want_b = row[2] - 0.5 * row[1]  # [x_a, x_b] x inverse([[1, .5], [0, 1]])
+        if abs(comp[i][2] - want_b) > 1e-4 * max(1.0, abs(want_b)) or comp[i][1] != row[1]:
+            raise Failure(f"row {i}: compensated {comp[i][1:3]}, expected {[row[1], want_b]}")
+    bad = ctx.tmp("singular.csv")
+    with open(bad, "w", encoding="utf-8") as f:
+        f.write(f"{a},{b}\n1,1\n1,1\n")
+    ctx.expect_exit(EXIT_INPUT, "export", path, "--spillover", bad, must_name="singular")
+
+
 TESTS = {
     "version": test_version,
     "help": test_help,
@@ -830,6 +925,9 @@ TESTS = {
     "golden_sweep": test_golden_sweep,
     "transform_reference": test_transform_reference,
     "transform_cli": test_transform_cli,
+    "export_compensated": test_export_compensated,
+    "export_transform": test_export_transform,
+    "export_spillover_file": test_export_spillover_file,
 }
 
 

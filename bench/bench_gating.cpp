@@ -156,10 +156,12 @@ class Collector : public benchmark::ConsoleReporter {
  public:
   std::map<std::string, double> items_per_second;
   void ReportRuns(const std::vector<Run>& runs) override {
+    // Plain runs, or the median of repeated runs (--benchmark_repetitions).
     for (const Run& r : runs) {
-      if (r.run_type != Run::RT_Iteration) continue;
+      const bool median = r.run_type == Run::RT_Aggregate && r.aggregate_name == "median";
+      if (r.run_type != Run::RT_Iteration && !median) continue;
       const auto it = r.counters.find("items_per_second");
-      if (it != r.counters.end()) items_per_second[r.benchmark_name()] = it->second;
+      if (it != r.counters.end()) items_per_second[r.run_name.str()] = it->second;
     }
     ConsoleReporter::ReportRuns(runs);
   }

@@ -11,6 +11,7 @@
 
 #include "cmd_export.hpp"
 #include "cmd_info.hpp"
+#include "cmd_simulate.hpp"
 #include "cmd_transform.hpp"
 #include "command_error.hpp"
 #include "exit_codes.hpp"
@@ -107,6 +108,19 @@ void add_transform_command(CLI::App& app, flowmrd::cli::TransformOptions& option
   tr->add_flag("--inverse", options.inverse, "Apply the inverse transform");
 }
 
+void add_simulate_command(CLI::App& app, flowmrd::cli::SimulateOptions& options) {
+  CLI::App* sim = app.add_subcommand(
+      "simulate", "Draw a synthetic bone-marrow sample from a scenario file and write it as FCS 3.1, "
+                  "with OUT.truth.json (population of each event, counts, MRD %) beside it "
+                  "(docs/simulator.md)");
+  // No ExistingFile check: a missing scenario is an input error (exit 3), not a usage error.
+  sim->add_option("SCENARIO", options.scenario, "Scenario TOML file")->required();
+  sim->add_option("-o,--output", options.output, "Output FCS file")->required()->type_name("OUT.fcs");
+  sim->add_option("--seed", options.seed, "Random seed (replaces the scenario's seed)")->type_name("N");
+  sim->add_option("--events", options.events, "Number of events (replaces the scenario's count)")
+      ->type_name("N");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -123,9 +137,11 @@ int main(int argc, char** argv) {
   flowmrd::cli::InfoOptions info_options;
   flowmrd::cli::ExportOptions export_options;
   flowmrd::cli::TransformOptions transform_options;
+  flowmrd::cli::SimulateOptions simulate_options;
   add_info_command(app, info_options);
   add_export_command(app, export_options);
   add_transform_command(app, transform_options);
+  add_simulate_command(app, simulate_options);
 
   try {
     app.parse(argc, argv);
@@ -138,6 +154,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("info")) return flowmrd::cli::run_info(info_options);
     if (app.got_subcommand("export")) return flowmrd::cli::run_export(export_options);
     if (app.got_subcommand("transform")) return flowmrd::cli::run_transform(transform_options);
+    if (app.got_subcommand("simulate")) return flowmrd::cli::run_simulate(simulate_options);
     std::cerr << "flowmrd: error: no command given\n";
     return to_int(ExitCode::usage);
   } catch (const CommandError& e) {

@@ -902,6 +902,77 @@ def test_export_spillover_file(ctx):
     ctx.expect_exit(EXIT_INPUT, "export", path, "--spillover", bad, must_name="singular")
 
 
+# ---- the simulator (issue 5) ------------------------------------------------------------------
+SAMPLES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "samples")
+
+
+def test_simulate(ctx):
+    """`simulate` writes an FCS 3.1 file that `info` reads cleanly and a truth file whose labels
+    match $TOT; the same seed gives byte-identical files; errors exit 3 (scenario), 2 (usage) and
+    5 (output) naming the file."""
+    scenario = os.path.join(SAMPLES_DIR, "scenarios", "lineage-switch.toml")
+    a = os.path.join(ctx.work, "a.fcs")
+    b = os.path.join(ctx.work, "b.fcs")
+    c = os.path.join(ctx.work, "c.fcs")
+    out, _ = ctx.run_ok("simulate", scenario, "-o", a, "--events", "6000", "--seed", "9")
+    if "6000 events" not in out or "lineage switch" not in out:
+        raise Failure(f"simulate printed {out!r}")
+    ctx.run_ok("simulate", scenario, "-o", b, "--events", "6000", "--seed", "9")
+    ctx.run_ok("simulate", scenario, "-o", c, "--events", "6000", "--seed", "10")
+    read = lambda p: open(p, "rb").read()
+    if read(a) != read(b) or read(a[:-4] + ".truth.json") != read(b[:-4] + ".truth.json"):
+        raise Failure("the same scenario and seed gave different files")
+    if read(a) == read(c):
+        raise Failure("different seeds gave the same file")
+    info, _ = ctx.run_ok("info", "--json", a)
+    doc = json.loads(info)
+    ds = doc["datasets"][0]
+    if ds["events"] != 6000 or doc["issues"] or ds["issues"]:
+        raise Failure(f"info: events {ds['events']}, issues {doc['issues']} {ds['issues']}")
+    text = json.dumps(ds)
+    if "$SPILLOVER" not in text or "CD19 PE-Cy7" not in text or "CD33 PE-CF594" not in text:
+        raise Failure("info --json lacks $SPILLOVER or the CD19/CD33 markers")
+    # An independent decode (no libfcs): HEADER offsets, TEXT keywords, big-endian float32 DATA.
+    raw = read(a)
+    text_begin, text_end, data_begin, data_end = (int(raw[i:i + 8]) for i in (10, 18, 26, 34))
+    text = raw[text_begin:text_end + 1].decode("ascii")
+    delim = text[0]  # a doubled delimiter is an escaped one inside a value (FCS 3.1 3.2.9)
+    parts = [x.replace("\0", delim) for x in text[1:].replace(delim * 2, "\0").split(delim)]
+    kw = {parts[i].upper(): parts[i + 1] for i in range(0, len(parts) - 1, 2)}
+    npar, tot = int(kw["$PAR"]), int(kw["$TOT"])
+    if (raw[:6] != b"FCS3.1" or kw["$DATATYPE"] != "F" or kw["$BYTEORD"] != "4,3,2,1" or tot != 6000
+            or kw.get("FLOWMRD_SIMULATOR") != "flowmrd.samples/1" or kw.get("FLOWMRD_SEED") != "9"):
+        raise Failure(f"unexpected HEADER/TEXT: {raw[:6]!r} {kw.get('$DATATYPE')} {kw.get('$BYTEORD')} {tot}")
+    if data_end - data_begin + 1 != tot * npar * 4:
+        raise Failure(f"DATA is {data_end - data_begin + 1} bytes for {tot} x {npar} float32")
+    first = struct.unpack(">" + "f" * npar, raw[data_begin:data_begin + 4 * npar])
+    csv_out, _ = ctx.run_ok("export", a)
+    header, rows = parse_table(csv_out)
+    if len(header) != npar or any(not close(x, y) for x, y in zip(first, rows[0])):
+        raise Failure(f"first event decodes as {first}, export gives {rows[0]}")
+    with open(a[:-4] + ".truth.json", encoding="utf-8") as f:
+        truth = json.load(f)
+    if truth["schema"] != "flowmrd.truth/1" or truth["events"] != 6000 or len(truth["event_labels"]) != 6000:
+        raise Failure("truth file does not describe 6000 events")
+    if sum(truth["counts"].values()) != 6000:
+        raise Failure(f"truth counts sum to {sum(truth['counts'].values())}")
+    blasts = sum(truth["counts"][k] for k in ("blast_b", "blast_b_cd19neg", "blast_monocytic"))
+    if blasts != truth["blasts"] or not close(truth["mrd_percent"], 100.0 * blasts / truth["denominator"]):
+        raise Failure("truth MRD % is not blasts / denominator")
+    if not truth["flags"]["lineage_switch"]:
+        raise Failure("lineage-switch scenario without the lineage_switch flag")
+    # Errors.
+    ctx.expect_exit(EXIT_INPUT, "simulate", os.path.join(ctx.work, "none.toml"), "-o", c, must_name="none.toml")
+    bad = os.path.join(ctx.work, "bad.toml")
+    with open(bad, "w", encoding="utf-8") as f:
+        f.write('profile = "bd-canto-8c-bcell"\nmrd = 2\n')
+    ctx.expect_exit(EXIT_INPUT, "simulate", bad, "-o", c, must_name="bad.toml:2: mrd")
+    ctx.expect_exit(EXIT_USAGE, "simulate", scenario, "-o", c, "--events", "0", must_name="--events")
+    ctx.expect_exit(EXIT_USAGE, "simulate", scenario)
+    ctx.expect_exit(EXIT_OUTPUT, "simulate", scenario, "--events", "100", "-o",
+                    os.path.join(ctx.work, "no", "such", "dir", "x.fcs"), must_name="x.fcs")
+
+
 TESTS = {
     "version": test_version,
     "help": test_help,
@@ -928,6 +999,7 @@ TESTS = {
     "export_compensated": test_export_compensated,
     "export_transform": test_export_transform,
     "export_spillover_file": test_export_spillover_file,
+    "simulate": test_simulate,
 }
 
 

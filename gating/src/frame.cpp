@@ -5,34 +5,19 @@
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
-#include <sys/mman.h>
-
 #include <algorithm>
-#include <cstdlib>
-#include <new>
 
 namespace flowmrd::gating {
 
+// Column memory is libfcs's: uninitialised, huge pages for large columns.
 template <class T>
 void* ColumnAllocator<T>::allocate_bytes(std::size_t bytes) {
-  constexpr std::size_t huge = std::size_t{2} << 20;
-  if (bytes >= huge) {
-    const std::size_t rounded = (bytes + huge - 1) / huge * huge;
-    if (void* p = std::aligned_alloc(huge, rounded)) {
-#ifdef MADV_HUGEPAGE
-      ::madvise(p, rounded, MADV_HUGEPAGE);
-#endif
-      return p;
-    }
-  }
-  void* p = std::malloc(bytes == 0 ? 1 : bytes);
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
+  return fcs::allocate_column_memory(bytes);
 }
 
 template <class T>
 void ColumnAllocator<T>::release_bytes(void* p) noexcept {
-  std::free(p);
+  fcs::free_column_memory(p);
 }
 
 template struct ColumnAllocator<float>;

@@ -10,12 +10,9 @@
 
 namespace fcs {
 
-namespace {
-
-// Uninitialised column memory. Large columns are aligned to 2 MiB and offered to the kernel for
-// transparent huge pages: filling hundreds of MB of fresh 4 KiB pages costs more than decoding
-// them (page faults dominate), and huge pages cut those faults 512-fold.
-void* column_alloc(std::size_t bytes) {
+// Huge pages cut the page faults of filling a column 512-fold; they are only a hint (MADV_HUGEPAGE),
+// so the memory behaves the same where the kernel does not grant them.
+void* allocate_column_memory(std::size_t bytes) {
   constexpr std::size_t huge = std::size_t{2} << 20;
   if (bytes == 0) bytes = 1;
   if (bytes >= huge) {
@@ -32,14 +29,16 @@ void* column_alloc(std::size_t bytes) {
   return p;
 }
 
+void free_column_memory(void* p) noexcept { std::free(p); }
+
+namespace {
+
 template <class T>
 std::unique_ptr<T[], detail::FreeDeleter> make_column(std::size_t rows) {
-  return std::unique_ptr<T[], detail::FreeDeleter>(static_cast<T*>(column_alloc(rows * sizeof(T))));
+  return std::unique_ptr<T[], detail::FreeDeleter>(static_cast<T*>(allocate_column_memory(rows * sizeof(T))));
 }
 
 }  // namespace
-
-void detail::FreeDeleter::operator()(void* p) const noexcept { std::free(p); }
 
 EventMatrix::EventMatrix(std::size_t rows, const std::vector<ColumnType>& types) : rows_(rows) {
   cols_.reserve(types.size());

@@ -10,10 +10,17 @@
 
 namespace fcs {
 
+/// Uninitialised memory for one column of events: large blocks are 2 MiB aligned and offered to
+/// the kernel for transparent huge pages (filling hundreds of MB of fresh 4 KiB pages costs more
+/// than decoding them). Release with `free_column_memory`. @throws std::bad_alloc
+[[nodiscard]] void* allocate_column_memory(std::size_t bytes);
+/// Release memory from `allocate_column_memory` (nullptr is allowed).
+void free_column_memory(void* p) noexcept;
+
 namespace detail {
-/// Releases column memory (allocated 2 MiB-aligned for huge pages when large).
+/// Releases column memory (see allocate_column_memory).
 struct FreeDeleter {
-  void operator()(void* p) const noexcept;
+  void operator()(void* p) const noexcept { free_column_memory(p); }
 };
 }  // namespace detail
 

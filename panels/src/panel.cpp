@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
+#include <filesystem>
 #include <utility>
 
 #include "panel_text.hpp"
@@ -149,6 +151,10 @@ PanelError::PanelError(std::string file, int line, std::string field, const std:
       field_(std::move(field)) {}
 
 std::filesystem::path source_panels_dir() {
+  // FLOWMRD_DATA names a data root laid out like the repository (panels/defs, panels/protocols,
+  // samples/profiles), e.g. an installed share directory; the source tree is the default.
+  if (const char* root = std::getenv("FLOWMRD_DATA"); root != nullptr && *root != '\0')
+    return std::filesystem::path(root) / "panels" / "defs";
   return std::filesystem::path(FLOWMRD_PANELS_SOURCE_DIR) / "defs";
 }
 

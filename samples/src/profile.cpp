@@ -3,6 +3,8 @@
 #include "flowmrd/samples/profile.hpp"
 
 #include <fstream>
+#include <cstdlib>
+#include <filesystem>
 #include <sstream>
 
 #include "flowmrd/samples/populations.hpp"
@@ -158,6 +160,9 @@ Profile load_profile(const std::filesystem::path& path) {
 }
 
 std::filesystem::path shipped_profiles_dir() {
+  // FLOWMRD_DATA: a data root laid out like the repository (see panels::source_panels_dir).
+  if (const char* root = std::getenv("FLOWMRD_DATA"); root != nullptr && *root != '\0')
+    return std::filesystem::path(root) / "samples" / "profiles";
   return std::filesystem::path{FLOWMRD_SAMPLES_SOURCE_DIR} / "profiles";
 }
 

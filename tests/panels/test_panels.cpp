@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Panel files: the shipped definitions load, and bad files fail naming file, line and field.
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -281,4 +282,15 @@ role = "lineag"
   }
   fs::remove(dup / "b.toml");
   EXPECT_EQ(load_panels(dup).size(), 1U);
+}
+
+// FLOWMRD_DATA points the loader at an installed data root laid out like the repository.
+TEST(PanelsDataDir, EnvironmentOverridesSourceTree) {
+  const std::filesystem::path root = std::filesystem::path(FLOWMRD_TEST_TMP) / "data-root";
+  ::setenv("FLOWMRD_DATA", root.c_str(), 1);
+  const std::filesystem::path dir = flowmrd::panels::source_panels_dir();
+  ::unsetenv("FLOWMRD_DATA");
+  EXPECT_EQ(dir, root / "panels" / "defs");
+  EXPECT_EQ(flowmrd::panels::source_panels_dir().filename(), "defs");
+  EXPECT_TRUE(std::filesystem::exists(flowmrd::panels::source_panels_dir()));
 }

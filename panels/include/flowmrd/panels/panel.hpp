@@ -129,8 +129,8 @@ class PanelError : public std::runtime_error {
 /// unique. @throws PanelError
 [[nodiscard]] std::vector<Panel> load_panels(const std::filesystem::path& directory);
 
-/// The panels directory of the source tree (`panels/defs`), the fallback when no data directory
-/// is given.
+/// The shipped panel definitions: $FLOWMRD_DATA/panels/defs when FLOWMRD_DATA is set, else the
+/// source tree's panels/defs.
 [[nodiscard]] std::filesystem::path source_panels_dir();
 
 }  // namespace flowmrd::panels

@@ -73,7 +73,8 @@ class ProfileError : public std::runtime_error {
 /// @throws ProfileError (also when the file cannot be read)
 [[nodiscard]] Profile load_profile(const std::filesystem::path& path);
 
-/// The directory holding the shipped profiles (samples/profiles in the source tree).
+/// The directory holding the shipped profiles: $FLOWMRD_DATA/samples/profiles when FLOWMRD_DATA is
+/// set, else samples/profiles in the source tree.
 [[nodiscard]] std::filesystem::path shipped_profiles_dir();
 
 /// Resolve a profile reference from a scenario: a path (absolute, or relative to `base_dir`), or

@@ -6,6 +6,8 @@
 #include <limits>
 #include <string>
 
+#include "value_rules.hpp"
+
 namespace fcs::detail {
 
 namespace {
@@ -188,9 +190,7 @@ void assign_value_ranges(std::vector<Channel>& channels, const std::vector<doubl
       if (auto m = kw.get_double("flowCore_$P" + n + "Rmin")) real_min = *m;
     }
 
-    const bool decoded = options.transformation != Transformation::raw && !already_transformed &&
-                         c.type == DataType::integer && c.is_log();
-    if (decoded) {
+    if (log_decoded(c, options.transformation, already_transformed)) {
       const double f2 = c.log_offset == 0 ? 1.0 : c.log_offset;
       c.min_range = std::pow(10.0, real_min / (r - 1) * c.log_decades) * f2;
       c.max_range = std::pow(10.0, c.log_decades) * f2;

@@ -8,6 +8,8 @@
 #include <limits>
 #include <string>
 
+#include "value_rules.hpp"
+
 namespace fcs::detail {
 
 namespace {
@@ -65,7 +67,9 @@ inline T clip_to(T v, T max) {
 
 // Decode one column over a block of events. `load(p)` returns the stored number.
 // Integer sources also OR every stored value into `seen`, so the caller can tell whether the
-// mask removed any bits (a repair worth reporting) without a second pass.
+// mask removed any bits (a repair worth reporting). That is a separate pass over the block,
+// which is still in cache; folded into the decoding loops it measured slower (they then mix
+// integer and floating-point work per value).
 template <class Load>
 void decode_block(const unsigned char* base, std::size_t stride, std::size_t first, std::size_t n,
                   const ColumnPlan& c, float* out_f, double* out_d, std::uint64_t& seen, double& peak, Load load) {
@@ -157,6 +161,9 @@ void decode_block(const unsigned char* base, std::size_t stride, std::size_t fir
   }
 }
 
+// Each load is passed as a lambda, a type of its own, so that every (width, byte order) gets its
+// own decode_block with the load inlined; a function pointer would share one instantiation and
+// leave inlining to the optimiser's mood.
 template <bool BE>
 void decode_column_block(const unsigned char* base, std::size_t stride, std::size_t first, std::size_t n,
                          const ColumnPlan& c, float* f, double* d, std::uint64_t& seen, double& peak) {
@@ -169,14 +176,14 @@ void decode_column_block(const unsigned char* base, std::size_t stride, std::siz
       return;
     case ColumnPlan::Source::uint:
       switch (c.bytes) {
-        case 1: decode_block(base, stride, first, n, c, f, d, seen, peak, load_uint<1, BE>); return;
-        case 2: decode_block(base, stride, first, n, c, f, d, seen, peak, load_uint<2, BE>); return;
-        case 3: decode_block(base, stride, first, n, c, f, d, seen, peak, load_uint<3, BE>); return;
-        case 4: decode_block(base, stride, first, n, c, f, d, seen, peak, load_uint<4, BE>); return;
-        case 5: decode_block(base, stride, first, n, c, f, d, seen, peak, load_uint<5, BE>); return;
-        case 6: decode_block(base, stride, first, n, c, f, d, seen, peak, load_uint<6, BE>); return;
-        case 7: decode_block(base, stride, first, n, c, f, d, seen, peak, load_uint<7, BE>); return;
-        default: decode_block(base, stride, first, n, c, f, d, seen, peak, load_uint<8, BE>); return;
+        case 1: decode_block(base, stride, first, n, c, f, d, seen, peak, [](const unsigned char* p) { return load_uint<1, BE>(p); }); return;
+        case 2: decode_block(base, stride, first, n, c, f, d, seen, peak, [](const unsigned char* p) { return load_uint<2, BE>(p); }); return;
+        case 3: decode_block(base, stride, first, n, c, f, d, seen, peak, [](const unsigned char* p) { return load_uint<3, BE>(p); }); return;
+        case 4: decode_block(base, stride, first, n, c, f, d, seen, peak, [](const unsigned char* p) { return load_uint<4, BE>(p); }); return;
+        case 5: decode_block(base, stride, first, n, c, f, d, seen, peak, [](const unsigned char* p) { return load_uint<5, BE>(p); }); return;
+        case 6: decode_block(base, stride, first, n, c, f, d, seen, peak, [](const unsigned char* p) { return load_uint<6, BE>(p); }); return;
+        case 7: decode_block(base, stride, first, n, c, f, d, seen, peak, [](const unsigned char* p) { return load_uint<7, BE>(p); }); return;
+        default: decode_block(base, stride, first, n, c, f, d, seen, peak, [](const unsigned char* p) { return load_uint<8, BE>(p); }); return;
       }
   }
 }
@@ -208,7 +215,7 @@ DecodePlan make_plan(const std::vector<Channel>& channels, ByteOrder order, cons
   DecodePlan plan;
   plan.big_endian = order == ByteOrder::big;
   std::size_t offset = 0;
-  const bool transform = options.transformation != Transformation::raw && !already_transformed;
+  const bool transform = values_transformed(options.transformation, already_transformed);
   for (const Channel& ch : channels) {
     ColumnPlan c;
     c.bytes = ch.storage_bits / 8;
@@ -228,8 +235,7 @@ DecodePlan make_plan(const std::vector<Channel>& channels, ByteOrder order, cons
       case DataType::integer: c.source = ColumnPlan::Source::uint; c.mask = ch.mask; break;
       case DataType::ascii: c.source = ColumnPlan::Source::uint; break;
     }
-    const bool is_int = ch.type == DataType::integer || ch.type == DataType::ascii;
-    if (transform && is_int && ch.is_log()) {
+    if (log_decoded(ch, options.transformation, already_transformed)) {
       c.out = ColumnType::f64;
       const std::uint64_t entries = ch.mask + 1;
       if (ch.type == DataType::integer && ch.mask < (std::uint64_t{1} << 20)) {
@@ -241,8 +247,7 @@ DecodePlan make_plan(const std::vector<Channel>& channels, ByteOrder order, cons
       } else {
         c.sink = ColumnPlan::Sink::log_exp;
       }
-    } else if (transform && options.transformation == Transformation::linearize_with_png_scaling &&
-               ch.gain != 1) {
+    } else if (gain_divided(ch, options.transformation, already_transformed)) {
       // Every channel not log-decoded is divided by $PnG, float channels with a $PnE included.
       c.sink = ColumnPlan::Sink::scale;
       c.out = ColumnType::f64;

@@ -14,6 +14,7 @@
 #include "decode.hpp"
 #include "header.hpp"
 #include "text.hpp"
+#include "value_rules.hpp"
 
 namespace fcs {
 
@@ -123,7 +124,7 @@ Parsed parse_text_level(Bytes file, std::uint64_t base, int number, Context& ctx
   return p;
 }
 
-char read_datatype(const Keywords& kw, const std::vector<Channel>* /*unused*/, Context& ctx) {
+char read_datatype(const Keywords& kw, Context& ctx) {
   const Keyword* k = kw.find("$DATATYPE");
   if (k) {
     const std::string v(trim(k->value));
@@ -233,7 +234,7 @@ void read_data_level(Bytes file, Parsed& p, const ReadOptions& options, const Ma
   if (auto t = kw.get_trimmed("transformation"); t && (iequals(*t, "applied") || iequals(*t, "custom")))
     ds.already_transformed = true;
 
-  ds.datatype = read_datatype(kw, nullptr, ctx);
+  ds.datatype = read_datatype(kw, ctx);
   ds.byte_order = read_byte_order(kw, ctx);
   ds.channels = read_channels(kw, ds.datatype, ds.version, ctx);
 
@@ -335,7 +336,7 @@ void read_data_level(Bytes file, Parsed& p, const ReadOptions& options, const Ma
 
   ds.event_count = events;
   ds.transformation = options.transformation;
-  ds.truncated = options.truncate_max_range && options.transformation != Transformation::raw && !ds.already_transformed;
+  ds.truncated = options.truncate_max_range && values_transformed(options.transformation, ds.already_transformed);
   assign_masks(ds.channels);
   if (options.skip_events) {
     assign_value_ranges(ds.channels, {}, kw, options, ds.already_transformed);

@@ -73,7 +73,7 @@ std::vector<Token> split_plain(std::string_view s, char delim, bool& ended) {
 // A keyword name that no writer would produce: empty, holding the delimiter or control bytes.
 int implausible_names(const std::vector<Token>& tokens, char delim) {
   int bad = (tokens.size() % 2 != 0) ? 1 : 0;
-  for (std::size_t k = 0; k + 1 < tokens.size() + 1 && k < tokens.size(); k += 2) {
+  for (std::size_t k = 0; k < tokens.size(); k += 2) {
     std::string_view name = trim(tokens[k].text);
     if (name.empty() || name.find(delim) != std::string_view::npos) {
       ++bad;

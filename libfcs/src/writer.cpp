@@ -17,6 +17,7 @@
 
 #include "fcs/error.hpp"
 #include "fcs/keywords.hpp"
+#include "value_rules.hpp"
 
 namespace fcs {
 
@@ -495,16 +496,16 @@ WriteRequest request_from_dataset(const Dataset& dataset, std::vector<std::vecto
   // The values are written as read: decoded, scaled or not. A file whose values were linearized
   // says so the way flowCore does (transformation=applied, flowCore_$PnRmax/min), so that neither
   // flowmrd nor flowCore decodes, clips or divides them a second time when reading it back.
-  const bool linearized = dataset.transformation != Transformation::raw;
+  const auto decoded = [&](const Channel& ch) {
+    return detail::log_decoded(ch, dataset.transformation, dataset.already_transformed);
+  };
+  const auto scaled = [&](const Channel& ch) {
+    return detail::gain_divided(ch, dataset.transformation, dataset.already_transformed);
+  };
   // Only a decoded or gain-divided channel changes what a re-read would compute; clipping at $PnR
   // is idempotent, so plain float files are written without flowCore's markers.
-  const auto changed = [&](const Channel& ch) {
-    const bool decoded = linearized && !dataset.already_transformed && ch.type == DataType::integer && ch.is_log();
-    const bool scaled = dataset.transformation == Transformation::linearize_with_png_scaling &&
-                        !dataset.already_transformed && !decoded && ch.gain != 1;
-    return decoded || scaled;
-  };
-  const bool mark_applied = std::any_of(dataset.channels.begin(), dataset.channels.end(), changed);
+  const bool mark_applied = std::any_of(dataset.channels.begin(), dataset.channels.end(),
+                                        [&](const Channel& ch) { return decoded(ch) || scaled(ch); });
   const std::size_t n = dataset.channels.size();
   const EventMatrix& ev = dataset.events;
   storage.assign(n, {});
@@ -541,14 +542,11 @@ WriteRequest request_from_dataset(const Dataset& dataset, std::vector<std::vecto
                                   wc.name + "'", "$P" + std::to_string(ch.index) + "N");
     }
     if (ch.marker && !trim(*ch.marker).empty()) wc.marker = ch.marker;
-    const bool decoded = linearized && !dataset.already_transformed && ch.type == DataType::integer && ch.is_log();
-    const bool scaled = dataset.transformation == Transformation::linearize_with_png_scaling &&
-                        !dataset.already_transformed && !decoded && ch.gain != 1;
     // A log-decoded channel spans up to 10^f1 x f2, beyond its stored $PnR.
-    wc.range = decoded ? std::max(ch.range, std::ceil(ch.max_range)) : ch.range;
+    wc.range = decoded(ch) ? std::max(ch.range, std::ceil(ch.max_range)) : ch.range;
     // Some instruments write $PnG 0 for channels without an amplifier; that is no gain at all,
     // and FCS 3.1 ($PnG) makes an absent gain mean 1. A gain already divided out is written as 1.
-    wc.gain = scaled ? 1 : (std::isfinite(ch.gain) && ch.gain > 0 ? ch.gain : 1);
+    wc.gain = scaled(ch) ? 1 : (std::isfinite(ch.gain) && ch.gain > 0 ? ch.gain : 1);
     req.channels.push_back(std::move(wc));
     req.columns.emplace_back(storage[c]);
   }

@@ -82,6 +82,10 @@ Frame build_frame(const fcs::Dataset& ds, const FrameOptions& options) {
   }
   for (std::size_t c : comp_cols) cols[c].compensated = true;
 
+  // The matrix channels' columns, in matrix order (the same for every chunk).
+  std::vector<float*> comp_ptrs;
+  for (std::size_t c : comp_cols) comp_ptrs.push_back(cols[c].values.data());
+
   tbb::task_arena arena(options.threads == 0 ? tbb::task_arena::automatic : static_cast<int>(options.threads));
   arena.execute([&] {
     // Each chunk of events goes through copy -> compensate -> transform while it is in cache.
@@ -91,12 +95,7 @@ Frame build_frame(const fcs::Dataset& ds, const FrameOptions& options) {
       const std::size_t first = r.begin();
       const std::size_t count = r.size();
       for (std::size_t j = 0; j < ncol; ++j) copy_column(ds.events, j, first, count, cols[j].values.data());
-      if (options.compensation != nullptr) {
-        std::vector<float*> ptrs;
-        ptrs.reserve(comp_cols.size());
-        for (std::size_t c : comp_cols) ptrs.push_back(cols[c].values.data());
-        options.compensation->apply(ptrs, first, count);
-      }
+      if (options.compensation != nullptr) options.compensation->apply(comp_ptrs, first, count);
       for (std::size_t j = 0; j < ncol; ++j) {
         if (!transforms[j]) continue;
         std::span<float> v(cols[j].values.data() + first, count);

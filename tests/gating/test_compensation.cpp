@@ -13,6 +13,7 @@
 
 #include "fcs/dataset.hpp"
 #include "fcs/sha256.hpp"
+#include "compensation_test_support.hpp"
 #include "flowmrd/gating/compensation.hpp"
 
 namespace {
@@ -24,17 +25,7 @@ using Kind = CompensationSource::Kind;
 
 CompensationSource test_source() { return {Kind::csv, "test.csv", ""}; }
 
-/// The message of the CompensationError `f` throws (fails the test when it throws nothing).
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const CompensationError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no CompensationError thrown";
-  return {};
-}
+using compensation_test::error_of;
 
 fcs::Dataset dataset_with(const std::vector<std::string>& names) {
   fcs::Dataset ds;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fcs/sha256.hpp"
+#include "compensation_test_support.hpp"
 #include "flowmrd/gating/compensation.hpp"
 
 #ifndef FLOWMRD_TEST_TMP
@@ -48,16 +49,7 @@ std::string sha_of(const std::string& content) {
   return fcs::sha256_hex(std::as_bytes(std::span<const char>(content.data(), content.size())));
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const CompensationError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no CompensationError thrown";
-  return {};
-}
+using compensation_test::error_of;
 
 std::string from_file_error(const fs::path& p, const std::string& id = {}) {
   return error_of([&] { (void)Compensation::from_file(p, id); });

@@ -21,6 +21,11 @@ void* allocate_column_memory(std::size_t bytes) {
 #ifdef MADV_HUGEPAGE
       ::madvise(p, rounded, MADV_HUGEPAGE);
 #endif
+#ifdef MADV_POPULATE_WRITE
+      // Every byte is written right after allocation; faulting the pages in with one call is
+      // far cheaper than one trap per page. Best effort: older kernels refuse, nothing changes.
+      ::madvise(p, rounded, MADV_POPULATE_WRITE);
+#endif
       return p;
     }
   }

@@ -24,6 +24,8 @@ required_packages=(
   # libraries
   libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libtbb-dev libeigen3-dev
   libpugixml-dev libtomlplusplus-dev libsqlite3-dev libfast-float-dev libboost-dev
+  libboost-math-dev             # exact Poisson confidence intervals
+  libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev   # density gates, PNG plots
 )
 # Nice to have (llvm-symbolizer, llvm-profdata, llvm-cov); a failure to install them is not fatal.
 optional_packages=(

@@ -7,6 +7,7 @@
 #include "flowmrd/gating/evaluate.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -20,8 +21,9 @@
 
 namespace flowmrd::gating {
 
-GatingResult::GatingResult(std::size_t events, std::vector<PopulationCount> counts, std::vector<Mask> masks)
-    : events_(events), counts_(std::move(counts)), masks_(std::move(masks)) {}
+GatingResult::GatingResult(std::size_t events, std::vector<PopulationCount> counts, std::vector<Mask> masks,
+                           std::vector<std::string> notes)
+    : events_(events), counts_(std::move(counts)), masks_(std::move(masks)), notes_(std::move(notes)) {}
 
 const Mask& GatingResult::mask(const std::string& id) const {
   for (std::size_t i = 0; i < counts_.size(); ++i) {
@@ -61,7 +63,9 @@ struct PlanDim {
   Source b;  // the ratio's denominator
   bool is_ratio = false;
   double ra = 1, rb = 0, rc = 0;
+  Bounds ratio_bounds;
   std::optional<Transform> transform;
+  Bounds bounds;  // of the transform's result
 };
 
 struct PlanGate {
@@ -82,6 +86,8 @@ struct Plan {
   std::vector<PlanGate> gates;  // in evaluation order
   Precision precision = Precision::exact;
   std::unique_ptr<Compensation> own_file_comp;  // the data set's matrix when "FCS" is used
+  bool file_comp_missing = false;               // "FCS" used on a data set without a matrix
+  std::vector<std::string> notes;
 };
 
 std::string channel_list(const fcs::Dataset& ds) {
@@ -111,10 +117,14 @@ class Compiler {
       pd.ra = d.ratio->a;
       pd.rb = d.ratio->b;
       pd.rc = d.ratio->c;
+      pd.ratio_bounds = d.ratio->bounds;
     } else {
       pd.a = source(d.channel, d.compensation, who);
     }
-    if (!d.transform.empty()) pd.transform.emplace(s_.transforms.at(d.transform));
+    if (!d.transform.empty()) {
+      pd.transform.emplace(s_.transforms.at(d.transform));
+      if (auto b = s_.transform_bounds.find(d.transform); b != s_.transform_bounds.end()) pd.bounds = b->second;
+    }
     plan_.dims.push_back(std::move(pd));
     return plan_.dims.size() - 1;
   }
@@ -139,15 +149,19 @@ class Compiler {
     return static_cast<int>(plan_.comps.size() - 1);
   }
 
-  const Compensation* file_matrix(const std::string& who) {
+  // The matrix "FCS" means, or nullptr when the data set has none (values stay uncompensated).
+  const Compensation* file_matrix() {
     if (o_.file_compensation != nullptr) return o_.file_compensation;
-    if (!plan_.own_file_comp) {
+    if (!plan_.own_file_comp && !plan_.file_comp_missing) {
       auto c = Compensation::from_dataset(ds_);
-      if (!c) {
-        throw GatingError(who + ": compensation 'FCS' asks for the file's spillover matrix, but the data set has none "
-                                "(no SPILL, spillover, $SPILLOVER, $COMP or $DFC keyword)");
+      if (c) {
+        plan_.own_file_comp = std::make_unique<Compensation>(std::move(*c));
+      } else {
+        plan_.file_comp_missing = true;
+        plan_.notes.push_back(
+            "compensation 'FCS' refers to the file's spillover matrix, but the data set has none (no SPILL, "
+            "spillover, $SPILLOVER, $COMP or $DFC keyword): those dimensions are uncompensated");
       }
-      plan_.own_file_comp = std::make_unique<Compensation>(std::move(*c));
     }
     return plan_.own_file_comp.get();
   }
@@ -158,7 +172,11 @@ class Compiler {
       src.column = column(name, who);
       return src;
     }
-    const Compensation* m = comp == kFileCompensation ? file_matrix(who) : &s_.compensations.at(comp);
+    const Compensation* m = comp == kFileCompensation ? file_matrix() : &s_.compensations.at(comp);
+    if (m == nullptr) {
+      src.column = column(name, who);
+      return src;
+    }
     // A dimension names a matrix output by fluorochrome (Gating-ML spectrumMatrix) or by detector.
     std::optional<std::size_t> out;
     if (auto f = s_.fluorochromes.find(comp); f != s_.fluorochromes.end()) {
@@ -245,8 +263,11 @@ struct Scratch {
   std::vector<std::vector<double>> comp;  // per plan compensation: channels x kChunk
   std::vector<std::vector<double>> dims;  // per plan dimension: kChunk values
   std::vector<float> fbuf;                // fast-precision transform output
+  std::vector<double> denom;              // a ratio dimension's denominator
   std::vector<std::uint64_t> region;      // kChunk / 64 words
   std::vector<std::uint8_t> flags;        // kChunk bytes
+  std::vector<std::vector<std::uint64_t>> done;  // per dimension: events already transformed
+  bool fast = false;
 };
 
 void copy_raw(const fcs::EventMatrix& m, std::size_t col, std::size_t first, std::size_t n, double* out) {
@@ -259,7 +280,22 @@ void copy_raw(const fcs::EventMatrix& m, std::size_t col, std::size_t first, std
   }
 }
 
-void fill_dimensions(const Plan& plan, const fcs::Dataset& ds, std::size_t first, std::size_t n, Scratch& sc) {
+void transform_all(const PlanDim& pd, std::size_t n, std::vector<double>& out, Scratch& sc) {
+  if (sc.fast) {
+    pd.transform->apply(std::span<const double>(out.data(), n), std::span<float>(sc.fbuf.data(), n));
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<double>(sc.fbuf[i]);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) out[i] = pd.transform->apply(out[i]);
+  }
+  if (!pd.bounds.empty()) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = pd.bounds.clamp(out[i]);
+  }
+}
+
+// Raw (or compensated, or ratio) values of every dimension for one chunk; transforms applied
+// here in fast precision or when `lazy` is false, else per gate by ensure_transformed.
+void fill_dimensions(const Plan& plan, const fcs::Dataset& ds, std::size_t first, std::size_t n, Scratch& sc,
+                     bool lazy) {
   // Compensate each matrix once per chunk.
   for (std::size_t c = 0; c < plan.comps.size(); ++c) {
     const auto& pc = plan.comps[c];
@@ -279,22 +315,43 @@ void fill_dimensions(const Plan& plan, const fcs::Dataset& ds, std::size_t first
       copy_raw(ds.events, static_cast<std::size_t>(src.column), first, n, out.data());
     }
   };
-  std::vector<double> denom;
+  std::vector<double>& denom = sc.denom;
   for (std::size_t d = 0; d < plan.dims.size(); ++d) {
     const auto& pd = plan.dims[d];
     auto& out = sc.dims[d];
     value_of(pd.a, out);
     if (pd.is_ratio) {
-      denom.resize(kChunk);
       value_of(pd.b, denom);
-      for (std::size_t i = 0; i < n; ++i) out[i] = fratio(out[i], denom[i], pd.ra, pd.rb, pd.rc);
+      for (std::size_t i = 0; i < n; ++i) out[i] = pd.ratio_bounds.clamp(fratio(out[i], denom[i], pd.ra, pd.rb, pd.rc));
     }
     if (!pd.transform) continue;
-    if (plan.precision == Precision::fast) {
-      pd.transform->apply(std::span<const double>(out.data(), n), std::span<float>(sc.fbuf.data(), n));
-      for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<double>(sc.fbuf[i]);
+    if (plan.precision == Precision::fast || !lazy) {
+      transform_all(pd, n, out, sc);
     } else {
-      for (std::size_t i = 0; i < n; ++i) out[i] = pd.transform->apply(out[i]);
+      // Exact transforms cost tens of nanoseconds per value: they are applied later, per gate,
+      // only to the events of the gate's parent (ensure_transformed).
+      std::fill(sc.done[d].begin(), sc.done[d].end(), 0);
+    }
+  }
+}
+
+// Exact-precision transform of dimension d for the events in `need` (ceil(n / 64) words; nullptr
+// = all) that are not transformed yet. Values of events outside every parent that uses d stay
+// untransformed, and no gate result looks at them: each gate's result is cut to its parent.
+void ensure_transformed(const Plan& plan, std::size_t d, const std::uint64_t* need, std::size_t n, Scratch& sc) {
+  const auto& pd = plan.dims[d];
+  if (!pd.transform || plan.precision == Precision::fast) return;
+  auto& out = sc.dims[d];
+  auto& done = sc.done[d];
+  const std::size_t nw = (n + 63) / 64;
+  for (std::size_t w = 0; w < nw; ++w) {
+    std::uint64_t todo = (need ? need[w] : ~std::uint64_t{0}) & ~done[w];
+    if (w == nw - 1 && n % 64 != 0) todo &= (std::uint64_t{1} << (n % 64)) - 1;
+    done[w] |= todo;
+    while (todo != 0) {
+      const std::size_t i = w * 64 + static_cast<std::size_t>(std::countr_zero(todo));
+      out[i] = pd.bounds.clamp(pd.transform->apply(out[i]));
+      todo &= todo - 1;
     }
   }
 }
@@ -304,10 +361,13 @@ void evaluate_chunk(const Plan& plan, const fcs::Dataset& ds, std::size_t chunk,
   const std::size_t n = std::min(kChunk, plan.rows - first);
   const std::size_t w0 = first / 64;
   const std::size_t nw = (n + 63) / 64;
-  fill_dimensions(plan, ds, first, n, sc);
+  fill_dimensions(plan, ds, first, n, sc, true);
 
   for (const auto& g : plan.gates) {
     std::uint64_t* region = sc.region.data();
+    const std::uint64_t* parent_words =
+        g.parent >= 0 ? masks[static_cast<std::size_t>(g.parent)].words().data() + w0 : nullptr;
+    for (std::size_t d : g.dims) ensure_transformed(plan, d, parent_words, n, sc);
     if (const auto* b = std::get_if<BooleanGate>(g.gate)) {
       for (std::size_t w = 0; w < nw; ++w) {
         std::uint64_t acc = b->op == BooleanGate::Op::and_ ? ~std::uint64_t{0} : 0;
@@ -326,13 +386,13 @@ void evaluate_chunk(const Plan& plan, const fcs::Dataset& ds, std::size_t chunk,
         for (std::size_t d : g.dims) cols.push_back(sc.dims[d].data());
         kernels::in_box(cols, g.intervals, n, in);
       } else if (const auto* poly = std::get_if<PolygonGate>(g.gate)) {
-        kernels::in_polygon(sc.dims[g.dims[0]].data(), sc.dims[g.dims[1]].data(), poly->vertices, n, in);
+        kernels::in_polygon(sc.dims[g.dims[0]].data(), sc.dims[g.dims[1]].data(), poly->vertices, n, region);
       } else if (const auto* e = std::get_if<EllipsoidGate>(g.gate)) {
         std::vector<const double*> cols;
         for (std::size_t d : g.dims) cols.push_back(sc.dims[d].data());
         kernels::in_ellipsoid(cols, e->mean, g.inverse_covariance, e->distance_square, n, in);
       }
-      kernels::pack(in, n, region);
+      if (!std::holds_alternative<PolygonGate>(*g.gate)) kernels::pack(in, n, region);
     }
     // Inside the parent, and never past the last event.
     std::uint64_t* out = masks[g.population].words().data() + w0;
@@ -354,8 +414,11 @@ Scratch make_scratch(const Plan& plan) {
   for (const auto& c : plan.comps) sc.comp.emplace_back(c.columns.size() * kChunk);
   sc.dims.assign(plan.dims.size(), std::vector<double>(kChunk));
   sc.fbuf.resize(kChunk);
+  sc.denom.resize(kChunk);
   sc.region.resize(kChunk / 64);
   sc.flags.resize(kChunk);
+  sc.done.assign(plan.dims.size(), std::vector<std::uint64_t>(kChunk / 64));
+  sc.fast = plan.precision == Precision::fast;
   return sc;
 }
 
@@ -389,7 +452,7 @@ GatingResult apply_gates(const GatingStrategy& strategy, const fcs::Dataset& ds,
     counts[i].percent_of_parent = parent_events ? 100.0 * static_cast<double>(counts[i].events) / static_cast<double>(parent_events) : 0.0;
     counts[i].percent_of_total = rows ? 100.0 * static_cast<double>(counts[i].events) / static_cast<double>(rows) : 0.0;
   }
-  return GatingResult(rows, std::move(counts), std::move(masks));
+  return GatingResult(rows, std::move(counts), std::move(masks), plan.notes);
 }
 
 std::vector<double> dimension_values(const GatingStrategy& strategy, const Dimension& dim, const fcs::Dataset& ds,
@@ -405,7 +468,7 @@ std::vector<double> dimension_values(const GatingStrategy& strategy, const Dimen
     Scratch& sc = scratch.local();
     const std::size_t first = chunk * kChunk;
     const std::size_t n = std::min(kChunk, plan.rows - first);
-    fill_dimensions(plan, ds, first, n, sc);
+    fill_dimensions(plan, ds, first, n, sc, false);
     std::copy(sc.dims[d].begin(), sc.dims[d].begin() + static_cast<std::ptrdiff_t>(n), out.begin() + static_cast<std::ptrdiff_t>(first));
   });
   return out;

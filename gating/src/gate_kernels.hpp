@@ -32,25 +32,13 @@ inline void in_box(const std::vector<const double*>& cols, const std::vector<Int
   }
 }
 
-/// Even-odd rule: a horizontal ray from the event towards +x crosses the polygon's edges an odd
-/// number of times. An edge counts when one end is at or below the event's y and the other above
-/// it (half-open in y, so a ray through a vertex is counted once), and the crossing lies strictly
-/// right of the event.
-inline void in_polygon(const double* x, const double* y, const std::vector<Point>& v, std::size_t n, std::uint8_t* in) {
-  for (std::size_t i = 0; i < n; ++i) in[i] = 0;
-  const std::size_t m = v.size();
-  for (std::size_t j = 0; j < m; ++j) {
-    const Point a = v[j];
-    const Point b = v[(j + 1) % m];
-    if (a.y == b.y) continue;  // a horizontal edge never straddles the ray
-    const double dx = b.x - a.x, dy = b.y - a.y;
-    for (std::size_t i = 0; i < n; ++i) {
-      const bool straddles = (a.y <= y[i]) != (b.y <= y[i]);
-      const double cross = a.x + (y[i] - a.y) * dx / dy;
-      in[i] ^= static_cast<std::uint8_t>(straddles & (x[i] < cross));
-    }
-  }
-}
+/// Inside or on the boundary. Inside by the even-odd rule: a horizontal ray from the event towards
+/// +x crosses the polygon's edges an odd number of times (an edge counts when one end is at or
+/// below the event's y and the other above it, so a ray through a vertex is counted once, and the
+/// crossing lies strictly right of the event). On the boundary: on any edge segment (Gating-ML
+/// 2.0 polygons include their boundary). Writes ceil(n / 64) mask words directly (gate_kernels.cpp; AVX2 when the
+/// CPU has it, with the same IEEE operations in the same order as the portable loop).
+void in_polygon(const double* x, const double* y, const std::vector<Point>& v, std::size_t n, std::uint64_t* words);
 
 /// (x - mean)' inverse (x - mean) <= distance_square.
 inline void in_ellipsoid(const std::vector<const double*>& cols, const std::vector<double>& mean,
@@ -80,18 +68,6 @@ inline void in_ellipsoid(const std::vector<const double*>& cols, const std::vect
 }
 
 /// Pack n 0/1 bytes into ceil(n / 64) words, event i in bit i % 64.
-inline void pack(const std::uint8_t* in, std::size_t n, std::uint64_t* words) {
-  const std::size_t full = n / 64;
-  for (std::size_t w = 0; w < full; ++w) {
-    std::uint64_t v = 0;
-    for (std::size_t b = 0; b < 64; ++b) v |= static_cast<std::uint64_t>(in[w * 64 + b]) << b;
-    words[w] = v;
-  }
-  if (n % 64 != 0) {
-    std::uint64_t v = 0;
-    for (std::size_t b = 0; b < n % 64; ++b) v |= static_cast<std::uint64_t>(in[full * 64 + b]) << b;
-    words[full] = v;
-  }
-}
+void pack(const std::uint8_t* in, std::size_t n, std::uint64_t* words);
 
 }  // namespace flowmrd::gating::kernels

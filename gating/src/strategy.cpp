@@ -122,6 +122,10 @@ void check_gate(const GatingStrategy& s, const Population& p) {
 }  // namespace
 
 void GatingStrategy::validate() const {
+  for (const auto& [id, b] : transform_bounds) {
+    if (!transforms.contains(id)) throw GatingError("bounds given for unknown transform '" + id + "'");
+    if (b.min && b.max && *b.min > *b.max) throw GatingError("transform '" + id + "': boundMin is above boundMax");
+  }
   std::set<std::string> ids;
   for (const auto& p : populations) {
     if (p.id.empty()) throw GatingError("a population has an empty id");

@@ -65,12 +65,17 @@ TEST(PolygonGate, EvenOddRuleWithConcaveShape) {
   EXPECT_EQ(members(one(p), ds, "G"), (std::vector<bool>{true, false, true, true, false, false}));
 }
 
-TEST(PolygonGate, BoundaryConvention) {
-  // Unit square. Left and bottom edges are inside, right and top edges outside (half-open, like
-  // a rectangle gate), so squares that tile the plane share no event.
+TEST(PolygonGate, BoundaryIsInside) {
+  // Gating-ML 2.0: a polygon includes its boundary, every edge and vertex of it.
   PolygonGate p{dim("X"), dim("Y"), {{0, 0}, {1, 0}, {1, 1}, {0, 1}}};
-  const auto ds = testdata::points({{0, 0.5f}, {1, 0.5f}, {0.5f, 0}, {0.5f, 1}, {0, 0}, {0.5f, 0.5f}});
-  EXPECT_EQ(members(one(p), ds, "G"), (std::vector<bool>{true, false, true, false, true, true}));
+  const auto ds = testdata::points({{0, 0.5f}, {1, 0.5f}, {0.5f, 0}, {0.5f, 1}, {0, 0}, {1, 1}, {0.5f, 0.5f},
+                                    {1.0000001f, 0.5f}, {0.5f, -0.0000001f}});
+  EXPECT_EQ(members(one(p), ds, "G"), (std::vector<bool>{true, true, true, true, true, true, true, false, false}));
+  // A slanted edge: y == x / 2 exactly (the compliance suite's Poly1u has such events).
+  PolygonGate t{dim("X"), dim("Y"), {{0, 0}, {200000, 100000}, {200000, 200000}, {100000, 200000}}};
+  const auto ds2 = testdata::points({{14.8f, 7.4f}, {14.8f, 7.3f}, {14.8f, 7.5f}});
+  // 7.4f is exactly half of 14.8f in binary too (halving is exact).
+  EXPECT_EQ(members(one(t), ds2, "G"), (std::vector<bool>{true, false, true}));
 }
 
 TEST(PolygonGate, SelfIntersectingBowTie) {

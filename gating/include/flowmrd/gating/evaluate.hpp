@@ -25,7 +25,9 @@ struct GateOptions {
   /// Worker threads (0 = all cores). Results are identical for any value.
   unsigned threads = 0;
   Precision precision = Precision::exact;
-  /// Overrides the data set's own matrix for dimensions that reference "FCS" (nullptr: use the file's).
+  /// Overrides the data set's own matrix for dimensions that reference "FCS" (nullptr: use the
+  /// file's; a data set without one is used uncompensated, with a note in the result, as
+  /// flowCore/flowUtils and FlowKit do and the Gating-ML compliance suite expects).
   const Compensation* file_compensation = nullptr;
 };
 
@@ -44,7 +46,8 @@ struct PopulationCount {
 class GatingResult {
  public:
   GatingResult() = default;
-  GatingResult(std::size_t events, std::vector<PopulationCount> counts, std::vector<Mask> masks);
+  GatingResult(std::size_t events, std::vector<PopulationCount> counts, std::vector<Mask> masks,
+               std::vector<std::string> notes = {});
 
   [[nodiscard]] std::size_t events() const noexcept { return events_; }
   /// One entry per population, in the strategy's definition order.
@@ -54,17 +57,20 @@ class GatingResult {
   /// @throws GatingError for an unknown id
   [[nodiscard]] const Mask& mask(const std::string& id) const;
   [[nodiscard]] const PopulationCount& count(const std::string& id) const;
+  /// What the evaluation had to decide on its own (e.g. "FCS" compensation without a matrix).
+  [[nodiscard]] const std::vector<std::string>& notes() const noexcept { return notes_; }
 
  private:
   std::size_t events_ = 0;
   std::vector<PopulationCount> counts_;
   std::vector<Mask> masks_;
+  std::vector<std::string> notes_;
 };
 
 /// Evaluate every population of `strategy` on `ds` (values as read, e.g. with PnG scaling for
 /// Gating-ML compliance), in parallel over chunks of events; deterministic.
-/// @throws GatingError (invalid strategy, channel missing in the data set, "FCS" compensation
-///         without a spillover matrix), CompensationError, TransformError
+/// @throws GatingError (invalid strategy, channel missing in the data set), CompensationError,
+///         TransformError
 [[nodiscard]] GatingResult apply_gates(const GatingStrategy& strategy, const fcs::Dataset& ds,
                                        const GateOptions& options = {});
 

@@ -25,12 +25,27 @@ inline constexpr const char* kUncompensated = "uncompensated";
 /// Compensation reference of a dimension: the FCS file's own spillover matrix.
 inline constexpr const char* kFileCompensation = "FCS";
 
+/// Gating-ML 2.0 boundMin/boundMax of a transformation: a result below `min` becomes `min`, above
+/// `max` becomes `max`; NaN stays NaN; an absent side does nothing.
+struct Bounds {
+  std::optional<double> min;
+  std::optional<double> max;
+  [[nodiscard]] double clamp(double v) const noexcept {
+    if (min && v < *min) return *min;
+    if (max && v > *max) return *max;
+    return v;
+  }
+  [[nodiscard]] bool empty() const noexcept { return !min && !max; }
+  friend bool operator==(const Bounds&, const Bounds&) = default;
+};
+
 /// Gating-ML 2.0 fratio(x1, x2; A, B, C) = A (x1 - B) / (x2 - C) as a derived dimension.
 struct RatioDimension {
   std::string id;           ///< The ratio transform's id (for export).
   std::string numerator;    ///< $PnN of x1
   std::string denominator;  ///< $PnN of x2
   double a = 1.0, b = 0.0, c = 0.0;
+  Bounds bounds;            ///< boundMin/boundMax of the ratio transformation itself
   friend bool operator==(const RatioDimension&, const RatioDimension&) = default;
 };
 

@@ -38,6 +38,9 @@ class GatingStrategy {
  public:
   /// Transform id -> parameters.
   std::map<std::string, TransformSpec> transforms;
+  /// Transform id -> Gating-ML boundMin/boundMax, applied to the transform's result (absent:
+  /// unbounded).
+  std::map<std::string, Bounds> transform_bounds;
   /// Compensation id -> matrix. "FCS" is never stored: it is the data set's own matrix.
   std::map<std::string, Compensation> compensations;
   /// Optional output names of a compensation (Gating-ML spectrumMatrix fluorochromes), in the

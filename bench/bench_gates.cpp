@@ -177,9 +177,11 @@ class Summary : public benchmark::ConsoleReporter {
  public:
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
+    // Plain runs, or the median of repeated runs (--benchmark_repetitions).
     for (const auto& r : runs) {
-      if (r.run_type != Run::RT_Iteration) continue;
-      seconds_[r.benchmark_name()] = r.GetAdjustedRealTime() / 1e3;  // ms -> s
+      const bool median = r.run_type == Run::RT_Aggregate && r.aggregate_name == "median";
+      if (r.run_type != Run::RT_Iteration && !median) continue;
+      seconds_[r.run_name.str()] = r.GetAdjustedRealTime() / 1e3;  // ms -> s
     }
   }
   void Finalize() override {
@@ -188,13 +190,18 @@ class Summary : public benchmark::ConsoleReporter {
     const double copy = get("BM_copy_baseline/real_time");
     const double poly = get("BM_polygon8/real_time");
     std::printf("\nsummary (same run)\n");
-    std::printf("  polygon (8 vertices), 10M events, 1 thread: %.3f s = %.0f M events/s (target >= 100); "
-                "%.2fx the copy baseline\n", poly, 10.0 / poly, poly / copy);
+    const auto verdict = [](bool ok) { return ok ? "PASS" : "FAIL"; };
+    std::printf("  polygon (8 vertices), 10M events, 1 thread: %.3f s = %.0f M events/s per core, %.2fx the copy "
+                "baseline (target >= 100 M/s) %s\n", poly, 10.0 / poly, poly / copy, verdict(10.0 / poly >= 100));
     for (const char* t : {"1", "2"}) {
       for (const char* e : {"0", "1"}) {
         const std::string k = std::string("BM_tree20/threads:") + t + "/exact:" + e + "/real_time";
-        std::printf("  tree of 20 gates, 5M events, %s thread(s), %s: %.3f s (target < 0.5 s)\n", t,
-                    *e == '1' ? "exact" : "fast", get(k));
+        const double sec = get(k);
+        // The target is for the whole machine (2 cores); one-thread figures are for information.
+        const bool whole_machine = *t == '2';
+        std::printf("  tree of 20 gates, 5M events, %s thread(s), %s precision: %.3f s%s\n", t,
+                    *e == '1' ? "exact" : "fast", sec,
+                    whole_machine ? (std::string(" (target < 0.5 s) ") + verdict(sec < 0.5)).c_str() : "");
       }
     }
   }

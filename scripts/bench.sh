@@ -71,7 +71,7 @@ if [[ ! -f $build_dir/CMakeCache.txt ]] && command -v ninja >/dev/null 2>&1; the
   gen=(-G Ninja)
 fi
 cmake -S "$repo_root" -B "$build_dir" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DFLOWMRD_BUILD_BENCH=ON
-cmake --build "$build_dir" -j "$jobs" --target fcs_make_bench_files fcs_bench_read fcs_read_peak_memory gating_bench
+cmake --build "$build_dir" -j "$jobs" --target fcs_make_bench_files fcs_bench_read fcs_read_peak_memory gating_bench gating_bench_gates
 
 find_exe() {
   local exe
@@ -83,6 +83,7 @@ make_files=$(find_exe fcs_make_bench_files)
 bench_read=$(find_exe fcs_bench_read)
 peak_memory=$(find_exe fcs_read_peak_memory)
 gating_bench=$(find_exe gating_bench)
+gates_bench=$(find_exe gating_bench_gates)
 
 # ---------------------------------------------------------------------------------------------
 banner "input files ($FLOWMRD_BENCH_DIR)"
@@ -123,6 +124,12 @@ banner "compensation, transforms, Frame: gating_bench (in-memory synthetic 5M x 
   | tee "$results_dir/gating_bench.txt"
 gating_missed=0
 grep -q ' FAIL$' "$results_dir/gating_bench.txt" && gating_missed=1
+
+banner "gate evaluation: gating_bench_gates (polygon over 10M events, 20-gate tree over 5M events)"
+"$gates_bench" --benchmark_repetitions="$repetitions" --benchmark_report_aggregates_only=true \
+  --benchmark_out="$results_dir/gates_bench.json" --benchmark_out_format=json \
+  | tee "$results_dir/gates_bench.txt"
+grep -q ' FAIL$' "$results_dir/gates_bench.txt" && gating_missed=1
 
 # ---------------------------------------------------------------------------------------------
 banner "summary"

@@ -10,7 +10,9 @@
 #include <CLI/CLI.hpp>
 
 #include "cmd_export.hpp"
+#include "cmd_gate.hpp"
 #include "cmd_info.hpp"
+#include "cmd_qa.hpp"
 #include "cmd_simulate.hpp"
 #include "cmd_transform.hpp"
 #include "command_error.hpp"
@@ -142,6 +144,8 @@ int main(int argc, char** argv) {
   add_export_command(app, export_options);
   add_transform_command(app, transform_options);
   add_simulate_command(app, simulate_options);
+  const auto run_gate = flowmrd::cli::add_gate_command(app);
+  const auto run_qa = flowmrd::cli::add_qa_command(app);
 
   try {
     app.parse(argc, argv);
@@ -155,6 +159,8 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("export")) return flowmrd::cli::run_export(export_options);
     if (app.got_subcommand("transform")) return flowmrd::cli::run_transform(transform_options);
     if (app.got_subcommand("simulate")) return flowmrd::cli::run_simulate(simulate_options);
+    if (app.got_subcommand("gate")) return run_gate();
+    if (app.got_subcommand("qa")) return run_qa();
     std::cerr << "flowmrd: error: no command given\n";
     return to_int(ExitCode::usage);
   } catch (const CommandError& e) {

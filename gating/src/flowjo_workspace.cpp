@@ -56,13 +56,10 @@ XmlDocument::XmlDocument(const std::filesystem::path& path) : path_(path) {
   if (!in) throw GatingError(path.string() + ": cannot open the file");
   bytes_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   if (in.bad()) throw GatingError(path.string() + ": read error");
-  for (std::size_t i = 0; i < bytes_.size(); ++i) {
-    if (bytes_[i] == '\n') newlines_.push_back(i);
-  }
+  lines_ = LineIndex(bytes_);
   const auto result = doc_.load_buffer(bytes_.data(), bytes_.size(), pugi::parse_default, pugi::encoding_utf8);
   if (!result) {
-    const auto offset = static_cast<std::size_t>(std::max<std::ptrdiff_t>(result.offset, 0));
-    const auto line = static_cast<std::size_t>(std::upper_bound(newlines_.begin(), newlines_.end(), offset) - newlines_.begin()) + 1;
+    const auto line = lines_.line(std::max<std::ptrdiff_t>(result.offset, 0));
     throw GatingError(path.string() + ":" + std::to_string(line) + ": not well-formed XML: " + result.description());
   }
   // Bind the prefixes the root declares for the Gating-ML namespaces (FlowJo's own are the defaults).
@@ -82,10 +79,7 @@ std::string XmlDocument::sha256() const {
 }
 
 std::size_t XmlDocument::line(const pugi::xml_node& node) const {
-  const std::ptrdiff_t offset = node.offset_debug();
-  if (offset < 0) return 0;
-  return static_cast<std::size_t>(std::upper_bound(newlines_.begin(), newlines_.end(), static_cast<std::size_t>(offset)) -
-                                  newlines_.begin()) + 1;
+  return lines_.line(node.offset_debug());
 }
 
 void XmlDocument::fail(const pugi::xml_node& node, const std::string& reason) const {

@@ -14,6 +14,8 @@
 
 #include <pugixml.hpp>
 
+#include "line_index.hpp"
+
 namespace flowmrd::gating::flowjo_detail {
 
 /// The Gating-ML 2.0 namespaces FlowJo 10 uses.
@@ -61,7 +63,7 @@ class XmlDocument {
  private:
   std::filesystem::path path_;
   std::string bytes_;
-  std::vector<std::size_t> newlines_;  // byte offsets of '\n', ascending
+  LineIndex lines_;
   pugi::xml_document doc_;
   std::string gating_ = "gating:";
   std::string transforms_ = "transforms:";

@@ -20,6 +20,7 @@
 #include "fcs/sha256.hpp"
 #include "flowmrd/gating/gatingml.hpp"
 #include "gatingml_common.hpp"
+#include "line_index.hpp"
 
 namespace flowmrd::gating {
 
@@ -67,23 +68,6 @@ bool is_element(const pugi::xml_node& node, Ns ns, std::string_view local) {
 }
 
 bool is_custom_info(const pugi::xml_node& node) { return is_element(node, Ns::datatype, "custom_info"); }
-
-/// Line numbers of XML nodes from their byte offsets.
-class LineIndex {
- public:
-  explicit LineIndex(std::string_view text) {
-    for (std::size_t i = 0; i < text.size(); ++i)
-      if (text[i] == '\n') starts_.push_back(i + 1);
-  }
-  [[nodiscard]] std::size_t line(std::ptrdiff_t offset) const {
-    if (offset < 0) return 0;
-    return static_cast<std::size_t>(std::upper_bound(starts_.begin(), starts_.end(), static_cast<std::size_t>(offset)) -
-                                    starts_.begin());
-  }
-
- private:
-  std::vector<std::size_t> starts_{0};
-};
 
 /// A scale transformation (flin, flog, fasinh, logicle, hyperlog) of the document.
 struct ScaleDef {

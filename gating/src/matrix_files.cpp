@@ -23,6 +23,7 @@
 #include <utility>
 
 #include "fcs/sha256.hpp"
+#include "line_index.hpp"
 
 namespace flowmrd::gating {
 
@@ -376,23 +377,6 @@ std::vector<pugi::xml_node> children(const pugi::xml_node& node, std::string_vie
     if (c.type() == pugi::node_element && local_name(c.name()) == local) out.push_back(c);
   return out;
 }
-
-/// Line numbers of XML nodes from their byte offsets.
-class LineIndex {
- public:
-  explicit LineIndex(std::string_view text) {
-    for (std::size_t i = 0; i < text.size(); ++i)
-      if (text[i] == '\n') starts_.push_back(i + 1);
-  }
-  [[nodiscard]] std::size_t line(std::ptrdiff_t offset) const {
-    if (offset < 0) return 0;
-    return static_cast<std::size_t>(
-        std::upper_bound(starts_.begin(), starts_.end(), static_cast<std::size_t>(offset)) - starts_.begin());
-  }
-
- private:
-  std::vector<std::size_t> starts_{0};
-};
 
 /// Parsing context: errors name the file, the line and the element.
 struct XmlContext {

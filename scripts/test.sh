@@ -8,7 +8,7 @@
 #   (always)    install dependencies (scripts/setup-deps.sh), configure build/ (Release, warnings as
 #               errors, assertions on), build everything, run all CTest tests.
 #   --sanitize  then configure build-asan/ (RelWithDebInfo, ASan+UBSan, no benchmarks), build, and
-#               run the tests labelled `libfcs`.
+#               run the tests labelled `libfcs`, `gating` and `pipeline`.
 #   --fuzz      then configure build-fuzz/ with clang (FLOWMRD_FUZZ=ON), build fcs_fuzz_reader and
 #               run it for 60 s on a temporary copy of tests/fuzz/corpus. Skipped when clang is
 #               missing. Crash inputs are kept in build-fuzz/artifacts/.
@@ -146,7 +146,7 @@ if [[ $sanitize == 1 ]]; then
   cmake --build build-asan -j "$jobs"
   section_done
 
-  banner "ASan+UBSan: ctest -L libfcs"
+  banner "ASan+UBSan: ctest -L 'libfcs|gating|pipeline'"
   # LeakSanitizer cannot run under ptrace-restricted containers; probe once and only then turn
   # leak detection off (with a warning) instead of failing every test.
   detect_leaks=1
@@ -164,7 +164,9 @@ if [[ $sanitize == 1 ]]; then
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
   echo "ASAN_OPTIONS=$ASAN_OPTIONS"
   echo "UBSAN_OPTIONS=$UBSAN_OPTIONS"
-  run_ctest build-asan -L libfcs
+  # The reader, the gating engine and its XML/CSV readers, and the pipeline: every module that
+  # parses untrusted input or indexes buffers by computed offsets.
+  run_ctest build-asan -L 'libfcs|gating|pipeline'
   section_done
 fi
 

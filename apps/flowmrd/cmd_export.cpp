@@ -49,22 +49,6 @@ void print_warnings(const std::string& file, const fcs::Issues& issues) {
   }
 }
 
-// RFC 4180: a field holding the separator, a quote or a line break is quoted, quotes doubled.
-// TSV has no quoting standard; the same rule is applied with the tab as separator.
-void write_field(OutputSink& sink, std::string_view field, char separator) {
-  const bool needs_quotes = field.find_first_of(std::string{separator} + "\"\r\n") != std::string_view::npos;
-  if (!needs_quotes) {
-    sink.write(field);
-    return;
-  }
-  sink.write('"');
-  for (const char c : field) {
-    if (c == '"') sink.write('"');
-    sink.write(c);
-  }
-  sink.write('"');
-}
-
 // One pointer per column, resolved once, so the per-value work is a branch and a conversion.
 struct ColumnRef {
   const float* f = nullptr;
@@ -75,7 +59,7 @@ void write_delimited(const std::vector<std::string>& names, const std::vector<Co
                      OutputSink& sink, char separator) {
   for (std::size_t c = 0; c < names.size(); ++c) {
     if (c > 0) sink.write(separator);
-    write_field(sink, names[c], separator);
+    sink.write_field(names[c], separator);
   }
   sink.write('\n');
   const std::size_t cols = columns.size();

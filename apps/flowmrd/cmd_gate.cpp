@@ -57,36 +57,6 @@ struct Source {
   fcs::ReadOptions read;
 };
 
-std::string file_name(const std::string& p) { return fs::path(p).filename().string(); }
-
-// The workspace sample for this FCS file: --sample, else the one sample, else by file name or $FIL.
-const WorkspaceSample& pick_sample(const Workspace& ws, const GateOptionsCli& o, const fcs::Dataset* ds) {
-  auto names = [&] {
-    std::string out;
-    for (const auto& s : ws.samples) out += (out.empty() ? "" : ", ") + s.name;
-    return out;
-  };
-  if (!o.sample.empty()) {
-    if (const auto* s = ws.find_sample(o.sample)) return *s;
-    throw CommandError(ExitCode::usage, o.flowjo + ": no sample '" + o.sample + "' (samples: " + names() + ")");
-  }
-  if (ws.samples.size() == 1) return ws.samples.front();
-  if (const auto* s = ws.find_sample(file_name(o.fcs_file))) return *s;
-  if (ds != nullptr) {
-    if (auto fil = ds->keywords.get("$FIL")) {
-      if (const auto* s = ws.find_sample(std::string(*fil))) return *s;
-    }
-  }
-  throw CommandError(ExitCode::usage, o.flowjo + ": cannot tell which sample matches " + o.fcs_file +
-                                          "; choose one with --sample (samples: " + names() + ")");
-}
-
-std::string read_bytes_sha256(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<char> buf((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return fcs::sha256_hex(std::as_bytes(std::span<const char>(buf)));
-}
-
 void write_membership(const GatingResult& r, const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -115,14 +85,7 @@ void write_events(const GatingResult& r, const std::string& path) {
   OutputSink sink(path);
   for (std::size_t i = 0; i < r.counts().size(); ++i) {
     if (i) sink.write(',');
-    std::string name = r.counts()[i].path;
-    const bool quote = name.find_first_of(",\"\r\n") != std::string::npos;
-    if (quote) {
-      std::string q = "\"";
-      for (char c : name) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-      name = q + "\"";
-    }
-    sink.write(name);
+    sink.write_field(r.counts()[i].path);
   }
   sink.write('\n');
   const std::size_t k = r.counts().size();
@@ -171,7 +134,7 @@ int run(const GateOptionsCli& o) {
     if (is_warning(issue)) std::cerr << "flowmrd: warning: " << issue_line(o.fcs_file, issue) << '\n';
   }
   if (ws) {
-    src.sample = pick_sample(*ws, o, &ds);
+    src.sample = pick_workspace_sample(*ws, o.flowjo, o.sample, o.fcs_file, ds);
     src.strategy = src.sample->strategy;
   }
 
@@ -219,7 +182,7 @@ int run(const GateOptionsCli& o) {
     nlohmann::ordered_json j;
     j["schema"] = "flowmrd.gating/1";
     j["fcs_file"] = o.fcs_file;
-    j["fcs_sha256"] = read_bytes_sha256(o.fcs_file);
+    j["fcs_sha256"] = file_sha256(o.fcs_file);
     j["dataset"] = o.dataset;
     j["source"] = {{"kind", src.kind}, {"path", src.path}};
     if (src.sample) j["source"]["sample"] = src.sample->name;

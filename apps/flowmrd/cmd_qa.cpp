@@ -187,25 +187,6 @@ class FcsReads {
   std::map<std::string, std::unique_ptr<fcs::File>> files_;
 };
 
-std::string file_name(const std::string& p) { return fs::path(p).filename().string(); }
-
-const fg::WorkspaceSample& pick_sample(const fg::Workspace& ws, const QaOptions& o, const std::string& path,
-                                       const fcs::Dataset& ds) {
-  std::string names;
-  for (const auto& s : ws.samples) names += (names.empty() ? "" : ", ") + s.name;
-  if (!o.sample.empty()) {
-    if (const auto* s = ws.find_sample(o.sample)) return *s;
-    throw CommandError(ExitCode::usage, path + ": no sample '" + o.sample + "' (samples: " + names + ")");
-  }
-  if (const auto* s = ws.find_sample(file_name(o.fcs_file))) return *s;
-  if (const auto fil = ds.keywords.get("$FIL")) {
-    if (const auto* s = ws.find_sample(*fil)) return *s;
-  }
-  if (ws.samples.size() == 1) return ws.samples.front();
-  throw CommandError(ExitCode::usage, path + ": no sample matches " + file_name(o.fcs_file) +
-                                          " by name or $FIL; choose one with --sample (samples: " +
-                                          (names.empty() ? std::string{"none"} : names) + ")");
-}
 
 void load_strategy_side(Side& side, const fg::GatingStrategy& strategy, const fcs::Dataset& ds, const QaOptions& o) {
   fg::GateOptions go;
@@ -239,12 +220,6 @@ void load_labels_side(Side& side, const fs::path& csv, FcsReads& reads,
   }
 }
 
-std::string sha256_of(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  const std::vector<char> buf((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return fcs::sha256_hex(std::as_bytes(std::span<const char>(buf)));
-}
-
 // A flowmrd result: JSON with "schema": "flowmrd.*" and "events_file" (relative to the JSON's
 // folder); the events file is a labels CSV. Its "populations" (path -> name) refine the names.
 void load_result_side(Side& side, FcsReads& reads, const QaOptions& o) {
@@ -269,7 +244,7 @@ void load_result_side(Side& side, FcsReads& reads, const QaOptions& o) {
   }
   fs::path events = j["events_file"].get<std::string>();
   if (events.is_relative()) events = fs::path(side.path).parent_path() / events;
-  if (j.contains("fcs_sha256") && j["fcs_sha256"].is_string() && j["fcs_sha256"].get<std::string>() != sha256_of(o.fcs_file)) {
+  if (j.contains("fcs_sha256") && j["fcs_sha256"].is_string() && j["fcs_sha256"].get<std::string>() != file_sha256(o.fcs_file)) {
     std::cerr << "flowmrd: warning: " << side.path << ": computed from a file other than " << o.fcs_file
               << " (SHA-256 differs)\n";
   }
@@ -306,7 +281,7 @@ Side load_side(const std::string& path, FcsReads& reads, const QaOptions& o) {
         throw CommandError(ExitCode::input_invalid, e.what());
       }
       const fcs::Dataset& ds = reads.get("flowjo");
-      const fg::WorkspaceSample& sample = pick_sample(ws, o, path, ds);
+      const fg::WorkspaceSample& sample = pick_workspace_sample(ws, path, o.sample, o.fcs_file, ds);
       side.sample = sample.name;
       if (sample.event_count && *sample.event_count != ds.event_count) {
         std::cerr << "flowmrd: warning: " << path << ": sample '" << sample.name << "' has " << *sample.event_count

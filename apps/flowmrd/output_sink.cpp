@@ -52,6 +52,20 @@ char* OutputSink::reserve(std::size_t n) {
   return buffer_.get() + used_;
 }
 
+void OutputSink::write_field(std::string_view field, char separator) {
+  const bool needs_quotes = field.find_first_of(std::string{separator} + "\"\r\n") != std::string_view::npos;
+  if (!needs_quotes) {
+    write(field);
+    return;
+  }
+  write('"');
+  for (const char c : field) {
+    if (c == '"') write('"');
+    write(c);
+  }
+  write('"');
+}
+
 void OutputSink::write(std::string_view text) {
   char* p = reserve(text.size());
   std::memcpy(p, text.data(), text.size());

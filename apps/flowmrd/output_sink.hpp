@@ -32,6 +32,9 @@ class OutputSink {
 
   void write(std::string_view text);
   void write(char c) { *reserve(1) = c; ++used_; }
+  /// One delimited field, RFC 4180: a field holding the separator, a quote or a line break is
+  /// quoted and its quotes doubled (TSV has no quoting standard; the same rule is applied there).
+  void write_field(std::string_view field, char separator = ',');
 
   /// Flush and close; reports any deferred write error.
   /// @throws CommandError (output_failed)

@@ -2,12 +2,15 @@
 #include "read_input.hpp"
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "command_error.hpp"
 #include "fcs/error.hpp"
+#include "fcs/sha256.hpp"
 #include "json_issue.hpp"
 
 namespace flowmrd::cli {
@@ -46,6 +49,37 @@ const fcs::Dataset& dataset_numbered(const fcs::File& file, int number) {
   throw CommandError(ExitCode::usage, file.label + ": data set " + std::to_string(number) +
                                           " requested, but the file has " +
                                           std::to_string(file.dataset_count) + " data set(s)");
+}
+
+}  // namespace flowmrd::cli
+
+namespace flowmrd::cli {
+
+const gating::WorkspaceSample& pick_workspace_sample(const gating::Workspace& ws, const std::string& workspace_path,
+                                                     const std::string& sample, const std::string& fcs_file,
+                                                     const fcs::Dataset& ds) {
+  std::string names;
+  for (const auto& s : ws.samples) names += (names.empty() ? "" : ", ") + s.name;
+  if (names.empty()) names = "none";
+  if (!sample.empty()) {
+    if (const auto* s = ws.find_sample(sample)) return *s;
+    throw CommandError(ExitCode::usage, workspace_path + ": no sample '" + sample + "' (samples: " + names + ")");
+  }
+  const std::string file_name = std::filesystem::path(fcs_file).filename().string();
+  if (const auto* s = ws.find_sample(file_name)) return *s;
+  if (const auto fil = ds.keywords.get("$FIL")) {
+    if (const auto* s = ws.find_sample(*fil)) return *s;
+  }
+  if (ws.samples.size() == 1) return ws.samples.front();
+  throw CommandError(ExitCode::usage, workspace_path + ": no sample matches " + file_name +
+                                          " by name or $FIL; choose one with --sample (samples: " + names + ")");
+}
+
+std::string file_sha256(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.eof() && in.fail()) throw CommandError(ExitCode::input_invalid, path + ": cannot read the file to hash it");
+  return fcs::sha256_hex(std::as_bytes(std::span<const char>(bytes)));
 }
 
 }  // namespace flowmrd::cli

@@ -7,6 +7,7 @@
 
 #include "fcs/options.hpp"
 #include "fcs/reader.hpp"
+#include "flowmrd/gating/flowjo.hpp"
 
 namespace flowmrd::cli {
 
@@ -18,5 +19,18 @@ namespace flowmrd::cli {
 /// The data set numbered `number` (1-based) among those read.
 /// @throws CommandError (usage) when it was not read.
 [[nodiscard]] const fcs::Dataset& dataset_numbered(const fcs::File& file, int number);
+
+/// The workspace sample to apply to `fcs_file` (data set `ds`): the one named by `sample` (name,
+/// id or file name) when given; else the sample named like the FCS file, then the one named by
+/// its $FIL, then the workspace's only sample.
+/// @throws CommandError (usage) naming `workspace_path` and listing the samples when none fits.
+[[nodiscard]] const gating::WorkspaceSample& pick_workspace_sample(const gating::Workspace& ws,
+                                                                   const std::string& workspace_path,
+                                                                   const std::string& sample,
+                                                                   const std::string& fcs_file,
+                                                                   const fcs::Dataset& ds);
+
+/// SHA-256 (hex) of a file's bytes, for provenance. @throws CommandError (input_invalid).
+[[nodiscard]] std::string file_sha256(const std::string& path);
 
 }  // namespace flowmrd::cli

@@ -10,7 +10,8 @@
 #   fcs_read_peak_memory, writes the three 5,000,000-event input files once (600 MB in all),
 #   runs the throughput benchmark (memcpy of the DATA segment vs fcs::read_file/read_bytes,
 #   medians over N repetitions, default 3) and the peak-memory tool on each file, and prints a
-#   summary table with PASS/FAIL against the targets (docs/benchmarks.md).
+#   summary table with PASS/FAIL against the targets (docs/benchmarks.md). Then runs
+#   scripts/bench-analyze.sh (flowmrd analyze on 1M and 5M-event combined tubes, same DIR).
 #   --regenerate  rewrite the input files even when they exist.
 #
 # Environment: FLOWMRD_BENCH_DIR: input files (default DIR/bench-data); FLOWMRD_BENCH_ITERATIONS:
@@ -19,7 +20,7 @@
 # fails. Run it on an otherwise idle machine: the figures are wall-clock times.
 set -Eeuo pipefail
 
-usage() { sed -n '4,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '4,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 build_dir=build
 jobs=""
@@ -132,6 +133,11 @@ banner "gate evaluation: gating_bench_gates (polygon over 10M events, 20-gate tr
 grep -q ' FAIL$' "$results_dir/gates_bench.txt" && gating_missed=1
 
 # ---------------------------------------------------------------------------------------------
+banner "flowmrd analyze: 1M and 5M-event combined tubes (scripts/bench-analyze.sh)"
+analyze_missed=0
+bash "$repo_root/scripts/bench-analyze.sh" --build-dir "$build_dir" --jobs "$jobs" --repetitions "$repetitions" || analyze_missed=1
+
+# ---------------------------------------------------------------------------------------------
 banner "summary"
 python3 - "$results_dir" "$machine" <<'EOF'
 import json, re, sys
@@ -223,3 +229,7 @@ if [[ $gating_missed == 1 ]]; then
   exit 1
 fi
 echo "RESULT (gating): all targets met"
+if [[ $analyze_missed == 1 ]]; then
+  echo "RESULT (analyze): some target missed or the run failed (see the bench-analyze summary above)"
+  exit 1
+fi

@@ -9,10 +9,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cmd_analyze.hpp"
 #include "cmd_export.hpp"
 #include "cmd_gate.hpp"
 #include "cmd_info.hpp"
 #include "cmd_qa.hpp"
+#include "cmd_reference.hpp"
 #include "cmd_simulate.hpp"
 #include "cmd_transform.hpp"
 #include "command_error.hpp"
@@ -26,7 +28,7 @@ using flowmrd::cli::to_int;
 
 constexpr const char* exit_code_footer =
     "Exit codes: 0 ok, 1 internal error, 2 usage error, 3 input unreadable or invalid,\n"
-    "4 unsupported FCS feature, 5 output could not be written (docs/exit-codes.md).";
+    "4 unsupported FCS feature, 5 output could not be written, 6 analysis failed (docs/exit-codes.md).";
 
 // CLI::PositiveNumber prints its double range in full on failure; data set numbers deserve a
 // plain message.
@@ -146,6 +148,8 @@ int main(int argc, char** argv) {
   add_simulate_command(app, simulate_options);
   const auto run_gate = flowmrd::cli::add_gate_command(app);
   const auto run_qa = flowmrd::cli::add_qa_command(app);
+  const auto run_analyze = flowmrd::cli::add_analyze_command(app);
+  const auto run_reference = flowmrd::cli::add_reference_command(app);
 
   try {
     app.parse(argc, argv);
@@ -161,6 +165,8 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("simulate")) return flowmrd::cli::run_simulate(simulate_options);
     if (app.got_subcommand("gate")) return run_gate();
     if (app.got_subcommand("qa")) return run_qa();
+    if (app.got_subcommand("analyze")) return run_analyze();
+    if (app.got_subcommand("reference")) return run_reference();
     std::cerr << "flowmrd: error: no command given\n";
     return to_int(ExitCode::usage);
   } catch (const CommandError& e) {

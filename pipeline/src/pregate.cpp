@@ -49,6 +49,9 @@ constexpr double kDebrisMinHeight = 0.002;
 constexpr double kCellBody = 0.1;
 // A cell population's peak is at least this share of the highest peak ("major").
 constexpr double kMajorPeak = 0.1;
+// Nucleated populations span at most this many decades of FSC (small lymphocytes to eosinophils:
+// ~0.55); a major peak further left of the highest one is debris, not the smallest cells.
+constexpr double kCellSpan = 0.5;
 // Debris lies at least this far (decades) left of the smallest major cell population.
 constexpr double kDebrisGap = 0.3;
 // Without a debris bump, cut where the density left of the smallest cells falls to this share of
@@ -201,13 +204,16 @@ Cut debris_cut(const std::vector<float>& mf) {
     return c;
   }
   // The smallest cell population with a major peak; debris is a separate bump well left of it.
+  // Cell populations lie within kCellSpan of the highest peak; at high debris fractions the
+  // debris bump itself is a major peak, but far left of the cells.
   const gating::Peak* cells = nullptr;
   for (const auto& p : peaks) {
-    if (p.height >= kMajorPeak * top->height) {
+    if (p.height >= kMajorPeak * top->height && p.position >= top->position - kCellSpan) {
       cells = &p;
       break;
     }
   }
+  if (cells == nullptr) cells = top;
   const gating::Peak* debris = nullptr;
   for (const auto& p : peaks) {
     const bool bump = p.prominence >= kDebrisOwnProminence * p.height && p.height >= kDebrisMinHeight * top->height;
@@ -225,7 +231,8 @@ Cut debris_cut(const std::vector<float>& mf) {
   if (debris != nullptr) {
     const auto v = gating::find_valley(d, debris->position, cells->position);
     if (v.found) {
-      c.position = edge.found ? std::min(v.position, edge.position) : v.position;
+      // (An edge left of the debris peak means the walk ran through the debris plateau.)
+      c.position = edge.found && edge.position > debris->position ? std::min(v.position, edge.position) : v.position;
       c.method = "1D valley on FSC-A (model scale)";
       c.note = "valley depth " + num(v.depth, 2) + " between debris at " + num(debris->position, 3) +
                " and the smallest cells at " + num(cells->position, 3) + " (model FSC-A)";

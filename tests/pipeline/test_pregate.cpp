@@ -518,3 +518,81 @@ TEST(Pregate, DISABLED_TimingOneMillionEvents) {
                 best, best_cpu);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// High dead-cell, doublet and debris fractions: at 1e-4 MRD a few hundred dead cells or doublets
+// left in `nucleated` would be false blasts, so these must be removed almost completely
+// (>= 99.5% of dead cells, >= 99.8% of doublets) while every live population is kept.
+
+namespace {
+
+struct HighFractionCase {
+  std::string name;
+  std::string scenario;
+  std::string profile;
+  std::uint64_t events;
+  double debris, doublets, dead;
+  double hematogones;  // < 0: the scenario's own
+};
+
+double removed_share(const Accuracy& a, std::size_t code) { return 1.0 - a.kept_share(code); }
+
+}  // namespace
+
+// Runs the high-fraction cases; `targets` = the goals (>= 99.5% dead, >= 99.8% doublets removed,
+// plus expect_targets), otherwise the levels reached so far (a regression guard).
+void high_fraction_cases(bool targets) {
+  const std::vector<HighFractionCase> cases = {
+      {"normal marrow, 500k, dead 8% debris 15% doublets 6% hematogones 10%", "normal-regenerating", "bd-canto-8c-bcell",
+       500000, 0.15, 0.06, 0.08, 0.10},
+      {"normal marrow, 200k, dead 12% debris 25%", "normal-regenerating", "bd-fortessa-12c-combined", 200000, 0.25, 0.03,
+       0.12, -1},
+      {"BCP-ALL 0.1%, 100k, debris 25% doublets 8% dead 12%", "bcp-all-mrd-0.1pct", "bd-canto-8c-bcell", 100000, 0.25,
+       0.08, 0.12, -1},
+      {"lineage switch, 100k, debris 25% doublets 8% dead 12%", "lineage-switch", "bd-fortessa-10c-myelomonocytic", 100000,
+       0.25, 0.08, 0.12, -1},
+  };
+  for (const auto& c : cases) {
+    samples::Scenario sc = samples::load_scenario(scenario_path(c.scenario));
+    sc.events = c.events;
+    sc.debris = c.debris;
+    sc.doublets = c.doublets;
+    sc.dead = c.dead;
+    if (c.hematogones >= 0) sc.fractions["hematogone"] = c.hematogones;
+    const auto s = build_sample(samples::simulate(sc, profile_named(c.profile)));
+    const PregateResult r = pregate(s->frame, s->channels, {2});
+    expect_nested(r, s->frame.rows());
+    const std::string name = c.name + " @" + c.profile;
+    const Accuracy a = accuracy(r, s->sim.truth);
+    if (std::getenv("FLOWMRD_PREGATE_REPORT") != nullptr) {
+      std::printf("%s: dead removed %.3f%% (%zu left), doublets removed %.3f%% (%zu left), debris removed %.3f%%, "
+                  "blasts kept %.3f%%, worst normal %.3f%%, count %+.2f%%\n",
+                  name.c_str(), 100 * removed_share(a, 11), a.kept[11], 100 * removed_share(a, 10), a.kept[10],
+                  100 * removed_share(a, 9), 100 * a.blasts_kept(), 100 * a.worst_normal(), 100 * a.count_error());
+    }
+    if (targets) {
+      expect_targets(name, r, s->sim.truth);
+      EXPECT_GE(removed_share(a, 11), 0.995) << name << ": " << a.kept[11] << " dead cells left in nucleated";
+      EXPECT_GE(removed_share(a, 10), 0.998) << name << ": " << a.kept[10] << " doublets left in nucleated";
+    } else {
+      // Reached so far (docs/pregating.md): debris found at high fractions, dead 92.7-94.5%,
+      // doublets 99.15-99.6% removed, every normal population and the blasts kept.
+      EXPECT_GE(removed_share(a, 9), 0.97) << name;
+      EXPECT_GE(removed_share(a, 11), 0.92) << name;
+      EXPECT_GE(removed_share(a, 10), 0.99) << name;
+      EXPECT_GE(a.blasts_kept(), 0.99) << name;
+      EXPECT_LE(std::fabs(a.count_error()), 0.03) << name;
+      for (std::size_t code = 0; code <= 8; ++code) {
+        if (a.total[code] < 50) continue;
+        const std::size_t margin = margin_lost(r, s->sim.truth, code);
+        EXPECT_GE(static_cast<double>(a.kept[code]) / static_cast<double>(a.total[code] - margin), 0.98) << name << " population " << code;
+      }
+    }
+  }
+}
+
+TEST(Pregate, HighDeadDoubletDebrisFractionsKeepTheLevelsReached) { high_fraction_cases(false); }
+
+// The goals at high fractions (>= 99.5% of dead cells, >= 99.8% of doublets removed, count within
+// 2%): NOT met yet (see docs/pregating.md); run with --gtest_also_run_disabled_tests.
+TEST(Pregate, DISABLED_RemovesDeadCellsAndDoubletsAtHighFractions) { high_fraction_cases(true); }

@@ -203,9 +203,9 @@ BlastSearchResult search_blasts(const gating::GaussianMixture& normal, const std
                std::to_string(kMaxClusterSd).substr(0, 4) + ")";
       return false;
     }
-    // A Poisson excess well beyond the background, with a margin for the reference's imperfect
-    // fit of normal tails (the expected count is itself an estimate).
-    const double needed = 5.0 * expected + 5.0 * std::sqrt(expected) + 10.0;
+    // A Poisson excess of about four standard deviations over the background, plus a small
+    // margin because the expected count is itself an estimate.
+    const double needed = expected + 4.0 * std::sqrt(expected) + 5.0;
     if (events < needed) {
       reason = std::to_string(c.core.size()) + " events where normal maturation scatters " +
                std::to_string(expected).substr(0, 6) + " (need " + std::to_string(needed).substr(0, 6) + ")";

@@ -221,25 +221,6 @@ fp::NormalReference load_reference_option(const std::string& option) {
   }
 }
 
-// The first `limit` bytes of a file (all of it by default).
-std::string read_text(const std::string& path, std::size_t limit = std::string::npos) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) throw CommandError(ExitCode::input_invalid, path + ": is a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw CommandError(ExitCode::input_invalid, path + ": cannot open (no such file or no permission)");
-  std::string text;
-  if (limit == std::string::npos) {
-    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  } else {
-    text.resize(limit);
-    in.read(text.data(), static_cast<std::streamsize>(limit));
-    text.resize(static_cast<std::size_t>(in.gcount()));
-    return text;
-  }
-  if (!in.eof() && in.fail()) throw CommandError(ExitCode::input_invalid, path + ": cannot read the file");
-  return text;
-}
-
 std::string sha256_of(const std::string& bytes) {
   return fcs::sha256_hex(std::as_bytes(std::span<const char>(bytes.data(), bytes.size())));
 }

@@ -80,17 +80,6 @@ const char* kind_name(Kind k) {
 // ---------------------------------------------------------------------------------------------
 // Kind detection from content
 
-std::string read_head(const std::string& path, std::size_t n) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) throw CommandError(ExitCode::input_invalid, path + ": is a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw CommandError(ExitCode::input_invalid, path + ": cannot open (no such file or no permission)");
-  std::string head(n, '\0');
-  in.read(head.data(), static_cast<std::streamsize>(n));
-  head.resize(static_cast<std::size_t>(in.gcount()));
-  return head;
-}
-
 // Local name of the XML root element (prefix dropped), skipping the declaration, processing
 // instructions, comments and the DOCTYPE; empty when not found in `xml`.
 std::string xml_root_name(std::string_view xml) {
@@ -117,7 +106,7 @@ std::string xml_root_name(std::string_view xml) {
 }
 
 Kind detect_kind(const std::string& path) {
-  std::string head = read_head(path, 65536);
+  std::string head = read_text(path, 65536);
   std::string_view v = head;
   if (v.starts_with("\xEF\xBB\xBF")) v.remove_prefix(3);
   if (v.size() >= 6 && v.starts_with("FCS") && std::isdigit(static_cast<unsigned char>(v[3])) != 0) {

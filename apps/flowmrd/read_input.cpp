@@ -75,6 +75,24 @@ const gating::WorkspaceSample& pick_workspace_sample(const gating::Workspace& ws
                                           " by name or $FIL; choose one with --sample (samples: " + names + ")");
 }
 
+std::string read_text(const std::string& path, std::size_t limit) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw CommandError(ExitCode::input_invalid, path + ": is a directory");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw CommandError(ExitCode::input_invalid, path + ": cannot open (no such file or no permission)");
+  std::string text;
+  if (limit == std::string::npos) {
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  } else {
+    text.resize(limit);
+    in.read(text.data(), static_cast<std::streamsize>(limit));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    return text;
+  }
+  if (!in.eof() && in.fail()) throw CommandError(ExitCode::input_invalid, path + ": cannot read the file");
+  return text;
+}
+
 std::string file_sha256(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -30,6 +30,10 @@ namespace flowmrd::cli {
                                                                    const std::string& fcs_file,
                                                                    const fcs::Dataset& ds);
 
+/// The first `limit` bytes of a file (all of it by default), e.g. to tell its kind from its start.
+/// @throws CommandError (input_invalid) for a directory or a file that cannot be opened or read.
+[[nodiscard]] std::string read_text(const std::string& path, std::size_t limit = std::string::npos);
+
 /// SHA-256 (hex) of a file's bytes, for provenance. @throws CommandError (input_invalid).
 [[nodiscard]] std::string file_sha256(const std::string& path);
 

@@ -861,12 +861,13 @@ void GaussianMixture::log_densities(std::span<const float> data, std::span<doubl
 }
 
 void GaussianMixture::classify(std::span<const float> data, std::span<std::uint32_t> best, std::span<double> posterior,
-                               unsigned threads) const {
-  if (empty() && data.empty() && best.empty() && posterior.empty()) return;
+                               unsigned threads, std::span<double> log_density) const {
+  if (empty() && data.empty() && best.empty() && posterior.empty() && log_density.empty()) return;
   std::string err = check_batch(dims_, empty(), data.size(), best.size(), true, "classify");
   if (err.empty()) err = check_batch(dims_, empty(), data.size(), posterior.size(), true, "classify");
+  if (err.empty()) err = check_batch(dims_, empty(), data.size(), log_density.size(), true, "classify");
   if (!err.empty()) throw std::invalid_argument(err);
-  if (best.empty() && posterior.empty()) return;
+  if (best.empty() && posterior.empty() && log_density.empty()) return;
   const std::size_t n = data.size() / dims_;
   const Kernel kern = make_kernel(dims_, components_, inv_cholesky_, log_norm_);
   for_each_chunk(n, threads, [&](std::size_t, std::size_t begin, std::size_t end) {
@@ -880,6 +881,7 @@ void GaussianMixture::classify(std::span<const float> data, std::span<std::uint3
         if (!best.empty()) best[b + e] = static_cast<std::uint32_t>(s.red.best[e]);
         // The best term contributes exp(0) = 1 to the sum.
         if (!posterior.empty()) posterior[b + e] = s.red.sum[e] > 0.0 ? 1.0 / s.red.sum[e] : 0.0;
+        if (!log_density.empty()) log_density[b + e] = s.red.mx[e] + std::log(s.red.sum[e]);
       }
     }
   });

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <numeric>
 #include <set>
+#include <string_view>
 #include <cstdio>
 
 #include "analysis_internal.hpp"
@@ -511,6 +512,17 @@ const std::vector<PopulationInfo>& population_info() {
   return info;
 }
 
+/// Whether population `id` is the denominator or lies inside it (its parents reach "nucleated").
+bool within_nucleated(std::string_view id) {
+  while (!id.empty()) {
+    if (id == "nucleated") return true;
+    const auto& info = population_info();
+    const auto it = std::find_if(info.begin(), info.end(), [&](const PopulationInfo& p) { return id == p.id; });
+    id = it == info.end() ? std::string_view{} : std::string_view{it->parent};
+  }
+  return false;
+}
+
 /// B-marker / myeloid-marker coverage of a tube, to pick the tube each compartment is read from.
 int marker_score(const TubeWork& w, const std::vector<std::string>& markers) {
   int s = 0;
@@ -549,10 +561,7 @@ AnalysisResult analyze(std::vector<Tube> tubes, const NormalReference& reference
       const gating::Mask* parent = *info.parent != '\0' ? ta.mask(info.parent) : nullptr;
       const double pn = parent != nullptr ? static_cast<double>(parent->count()) : static_cast<double>(m->size());
       pc.percent_parent = pn > 0 ? 100.0 * static_cast<double>(pc.events) / pn : 0.0;
-      const bool inside = std::string(info.id) != "all_events" && std::string(info.id) != "qc_pass" &&
-                          std::string(info.id) != "non_margin" && std::string(info.id) != "cells" &&
-                          std::string(info.id) != "singlets" && std::string(info.id) != "viable";
-      if (inside && d > 0) pc.percent_nucleated = 100.0 * static_cast<double>(pc.events) / d;
+      if (within_nucleated(info.id) && d > 0) pc.percent_nucleated = 100.0 * static_cast<double>(pc.events) / d;
       result.populations.push_back(std::move(pc));
     }
   }

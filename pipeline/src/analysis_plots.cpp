@@ -27,7 +27,7 @@ namespace {
 struct AxisSpec {
   int column = -1;
   std::string label;
-  std::string scale = "linear";  // "linear" or "model" (analysis.hpp, model_scale)
+  std::string scale = "linear";  // "linear" or "model" (model_scale.hpp)
 };
 
 struct HighlightSpec {

@@ -90,8 +90,7 @@ BlastSearchResult search_blasts(const gating::GaussianMixture& normal, const std
 
   // 1-2. Scores and the off-normal threshold.
   std::vector<double> score(n);
-  normal.log_densities(data, score, threads);
-  normal.classify(data, out.normal_component, {}, threads);
+  normal.classify(data, out.normal_component, {}, threads, score);
   const std::vector<float> mc = normal.sample(kMonteCarlo, kMonteCarloSeed);
   std::vector<double> mc_score(kMonteCarlo);
   normal.log_densities(mc, mc_score, threads);

@@ -25,7 +25,6 @@ namespace flowmrd::pipeline {
 namespace {
 
 using detail::build_mask;
-using detail::model_f;
 using detail::num;
 using detail::percent;
 
@@ -614,17 +613,17 @@ PregateResult pregate(const gating::Frame& frame, const PregateChannels& ch, con
   // 3. Debris: low FSC-A.
   {
     const auto idx = density_sample(r.non_margin);
-    const auto cut = debris_cut(gather(idx, [&](std::size_t i) { return model_f(fa[i]); }));
+    const auto cut = debris_cut(gather(idx, [&](std::size_t i) { return model_scale_f(fa[i]); }));
     const auto& nm = r.non_margin;
     // model(FSC-A) >= cut, compared on the linear values (the model scale is monotone).
-    const double lin = std::isfinite(cut.position) ? detail::model_inverse(cut.position) : -kInf;
+    const double lin = std::isfinite(cut.position) ? model_scale_inverse(cut.position) : -kInf;
     r.cells = build_mask(n, threads, [&](std::size_t i) {
       return nm.test(i) && static_cast<double>(fa[i]) >= lin && std::isfinite(sa[i]);
     });
     PlacedGate g = lower_cut_gate("cells", "non_margin", ch.fsc_a, fsc_label, cut.position);
     g.method = cut.method;
     g.note = cut.note + (std::isfinite(cut.position) ? "; cut at " + num(cut.position, 4) + " (model) = " +
-                                                           num(detail::model_inverse(cut.position), 5) + " (linear)"
+                                                           num(model_scale_inverse(cut.position), 5) + " (linear)"
                                                      : std::string()) +
              "; " + kept_text(r.cells.count(), nm.count());
     if (cut.method.find("valley") == std::string::npos) r.notes.push_back("debris: " + cut.note);
@@ -689,8 +688,8 @@ PregateResult pregate(const gating::Frame& frame, const PregateChannels& ch, con
     const auto idx = density_sample(single_rule);
     gating::Mask in_cells(idx.size());
     for (std::size_t j = 0; j < idx.size(); ++j) in_cells.set(j, r.singlets.test(idx[j]));
-    const auto b = dead_boundary(gather(idx, [&](std::size_t i) { return model_f(fa[i]); }),
-                                 gather(idx, [&](std::size_t i) { return model_f(sa[i]); }), in_cells);
+    const auto b = dead_boundary(gather(idx, [&](std::size_t i) { return model_scale_f(fa[i]); }),
+                                 gather(idx, [&](std::size_t i) { return model_scale_f(sa[i]); }), in_cells);
     const auto& singlets = r.singlets;
     if (!b.found) {
       r.viable = r.singlets;
@@ -698,14 +697,14 @@ PregateResult pregate(const gating::Frame& frame, const PregateChannels& ch, con
     } else {
       // Events left of the lowest boundary or right of the highest need no model scale.
       const auto [lo_cut, hi_cut] = std::minmax_element(b.cuts.begin(), b.cuts.end());
-      const double lin_lo = detail::model_inverse(*lo_cut);
-      const double lin_hi = detail::model_inverse(*hi_cut);
+      const double lin_lo = model_scale_inverse(*lo_cut);
+      const double lin_hi = model_scale_inverse(*hi_cut);
       r.viable = build_mask(n, threads, [&](std::size_t i) {
         if (!singlets.test(i)) return false;
         const double f = fa[i];
         if (f < lin_lo) return false;
         if (f >= lin_hi) return true;
-        return static_cast<double>(model_f(fa[i])) >= boundary_at(b, static_cast<double>(model_f(sa[i])));
+        return static_cast<double>(model_scale_f(fa[i])) >= boundary_at(b, static_cast<double>(model_scale_f(sa[i])));
       });
       PlacedGate g;
       g.population = "viable";
@@ -753,9 +752,9 @@ PregateResult pregate(const gating::Frame& frame, const PregateChannels& ch, con
   } else {
     const auto& dna = frame.column(static_cast<std::size_t>(ch.dna)).values;
     const auto idx = density_sample(r.non_margin);
-    const auto cut = dna_cut(gather(idx, [&](std::size_t i) { return model_f(dna[i]); }));
+    const auto cut = dna_cut(gather(idx, [&](std::size_t i) { return model_scale_f(dna[i]); }));
     const auto& viable = r.viable;
-    const double lin = std::isfinite(cut.position) ? detail::model_inverse(cut.position) : -kInf;
+    const double lin = std::isfinite(cut.position) ? model_scale_inverse(cut.position) : -kInf;
     r.nucleated = build_mask(n, threads, [&](std::size_t i) { return viable.test(i) && static_cast<double>(dna[i]) >= lin; });
     const std::string dna_label = label_of(frame, ch.dna, "DNA");
     PlacedGate g = lower_cut_gate("nucleated", "viable", ch.dna, dna_label, cut.position);

@@ -18,22 +18,10 @@
 
 #include "flowmrd/gating/frame.hpp"
 #include "flowmrd/gating/mask.hpp"
+#include "flowmrd/pipeline/model_scale.hpp"
 #include "flowmrd/pipeline/pregate.hpp"
 
 namespace flowmrd::pipeline::detail {
-
-inline constexpr double kLn10 = 2.302585092994046;
-inline constexpr double kPregateCofactor = 150.0;  // = kModelCofactor (analysis.hpp)
-
-/// flowmrd's model scale, asinh(x / 150) / ln 10 (analysis.hpp), on floats: about log10(x / 75)
-/// for bright values and linear around 0, so densities of scatter and dyes are log-like without
-/// the trouble log has with zero and negative values.
-[[nodiscard]] inline float model_f(float x) noexcept {
-  constexpr float inv_cofactor = static_cast<float>(1.0 / kPregateCofactor);
-  constexpr float inv_ln10 = static_cast<float>(1.0 / kLn10);
-  return std::asinh(x * inv_cofactor) * inv_ln10;
-}
-[[nodiscard]] inline double model_inverse(double m) noexcept { return kPregateCofactor * std::sinh(m * kLn10); }
 
 /// Events per parallel chunk: a multiple of 64 so chunks cover whole Mask words.
 inline constexpr std::size_t kChunk = 64 * 1024;

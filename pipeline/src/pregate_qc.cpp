@@ -238,7 +238,7 @@ TimeQc time_qc(const gating::Frame& frame, const PregateChannels& channels, unsi
       // The median commutes with the (monotone) model scale: take it on linear values.
       used[k] = s.size();
       const double m = median_of(std::move(s));
-      med[k] = std::isfinite(m) ? model_f(static_cast<float>(m)) : m;
+      med[k] = std::isfinite(m) ? model_scale_f(static_cast<float>(m)) : m;
     };
     if (threads == 1) {
       for (std::size_t k = 0; k < nc * sbins; ++k) task(k);
@@ -265,7 +265,7 @@ TimeQc time_qc(const gating::Frame& frame, const PregateChannels& channels, unsi
       for (std::size_t i = 0; i < n; i += stride) {
         if (!std::isfinite(v[i])) continue;
         ++total;
-        if (std::fabs(model_f(v[i]) - run) <= kDensityHalfWidth) ++near;
+        if (std::fabs(model_scale_f(v[i]) - run) <= kDensityHalfWidth) ++near;
       }
       const std::size_t k = *std::min_element(used.begin() + static_cast<std::ptrdiff_t>(c * sbins),
                                               used.begin() + static_cast<std::ptrdiff_t>((c + 1) * sbins));
@@ -290,7 +290,7 @@ TimeQc time_qc(const gating::Frame& frame, const PregateChannels& channels, unsi
         std::size_t cnt = 0;
         for (std::size_t i = first; i < last; i += every) {
           if (!std::isfinite(v[i])) continue;
-          sum += model_f(v[i]);
+          sum += model_scale_f(v[i]);
           ++cnt;
         }
         if (cnt > 0) mean[b] = sum / static_cast<double>(cnt);

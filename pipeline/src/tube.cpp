@@ -15,10 +15,6 @@
 
 namespace flowmrd::pipeline {
 
-double model_scale(double linear) noexcept { return std::asinh(linear / kModelCofactor) / std::log(10.0); }
-
-double model_scale_inverse(double model) noexcept { return kModelCofactor * std::sinh(model * std::log(10.0)); }
-
 namespace {
 
 std::string file_name(const std::string& path) {

@@ -258,6 +258,14 @@ TEST(GaussianMixture, ClassifyPicksTheRightComponentWithItsPosterior) {
   std::vector<double> post_only(5);
   m.classify(data, {}, post_only);
   EXPECT_TRUE(same_bits(post_only, post));
+  // The log density from the same pass is log_densities() to the bit, and its size is checked.
+  std::vector<double> dens(5), dens_ref(5);
+  m.classify(data, best_only, {}, 0, dens);
+  m.log_densities(data, dens_ref);
+  EXPECT_TRUE(same_bits(dens, dens_ref));
+  EXPECT_EQ(best_only, best);
+  std::vector<double> short_dens(4);
+  expect_invalid([&] { m.classify(data, {}, {}, 0, short_dens); }, {"classify", "output has 4 values"});
 }
 
 TEST(GaussianMixture, ClassifyTiesGoToLowestIndex) {

@@ -58,9 +58,10 @@ class GaussianMixture {
 
   /// For every event: the component with the highest posterior w_k N(x | k) (ties: lowest index)
   /// into `best` and that component's posterior probability into `posterior` (either output may be
-  /// empty to skip it; otherwise size = events).
+  /// empty to skip it; otherwise size = events). `log_density`, when not empty (size = events),
+  /// receives log_density of each event from the same pass, bit-identical to log_densities().
   void classify(std::span<const float> data, std::span<std::uint32_t> best, std::span<double> posterior,
-                unsigned threads = 0) const;
+                unsigned threads = 0, std::span<double> log_density = {}) const;
 
   /// The mixture of the marginal distributions over the dimensions `keep` (indices into dims(),
   /// in the order given, no repeats): same weights, sub-vectors of the means, sub-matrices of the

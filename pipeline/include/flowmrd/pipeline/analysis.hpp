@@ -23,24 +23,12 @@
 #include "flowmrd/gating/mask.hpp"
 #include "flowmrd/panels/panel.hpp"
 #include "flowmrd/panels/resolve.hpp"
+#include "flowmrd/pipeline/model_scale.hpp"
 #include "flowmrd/pipeline/mrd_statistics.hpp"
 #include "flowmrd/pipeline/pregate.hpp"
 #include "flowmrd/pipeline/reference.hpp"
 
 namespace flowmrd::pipeline {
-
-// ---------------------------------------------------------------------------------------------
-// Model scale
-// ---------------------------------------------------------------------------------------------
-
-/// Cofactor of the model scale.
-inline constexpr double kModelCofactor = 150.0;
-/// flowmrd's fixed analysis scale for fluorescence and scatter: asinh(x / 150) / ln 10 (about
-/// log10(x / 75) above a few hundred, linear around 0). Fixed, unlike a logicle with W estimated per
-/// file, so a reference built on some files applies to others.
-[[nodiscard]] double model_scale(double linear) noexcept;
-/// Inverse of model_scale: 150 sinh(v ln 10).
-[[nodiscard]] double model_scale_inverse(double model) noexcept;
 
 // ---------------------------------------------------------------------------------------------
 // Tubes

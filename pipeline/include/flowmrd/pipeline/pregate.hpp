@@ -24,7 +24,7 @@ struct GateAxis {
   int column = -1;          ///< column index in the tube's linear (compensated) Frame
   std::string label;        ///< axis label for plots, e.g. "FSC-A", "CD19 (PE-Cy7-A)"
   /// Scale of the coordinates: "linear" (the Frame's values) or "model" (flowmrd's analysis scale
-  /// for fluorescence, model_scale() in analysis.hpp: asinh(x / 150) / ln 10).
+  /// for fluorescence, model_scale() in model_scale.hpp: asinh(x / 150) / ln 10).
   std::string scale = "linear";
 };
 

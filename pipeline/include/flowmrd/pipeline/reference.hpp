@@ -2,7 +2,7 @@
 /// @file reference.hpp
 /// The normal-marrow reference: for each analysis compartment (CD19+ B cells, the CD19-negative
 /// B-progenitor window, myelomonocytic cells) a Gaussian mixture of what normal and regenerating
-/// marrow puts there, in flowmrd's model scale (analysis.hpp, model_scale). Blast detection scores
+/// marrow puts there, in flowmrd's model scale (model_scale.hpp). Blast detection scores
 /// every event against it ("different from normal") and keeps coherent clusters that normal
 /// maturation does not explain. Built from files by `flowmrd reference build`; the default ships
 /// as panels/reference/default.json. Format: docs/reference-format.md (schema

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <boost/math/distributions/chi_squared.hpp>
 #include <cmath>
+#include <cstdlib>
 #include <numeric>
 
 #include "analysis_internal.hpp"
@@ -284,7 +285,16 @@ BlastSearchResult search_blasts(const gating::GaussianMixture& normal, const std
   fo.regularization = 1e-3;
   fo.threads = threads;
   const auto refined = gating::fit_gmm(near_data, dims, fo);
-  for (const auto& note : refined.notes) out.notes.push_back("refinement: " + note);
+  for (const auto& note : refined.notes) {
+    // Frozen normal components that explain none of the local events are expected (the fit only
+    // sees the neighbourhood of the blast clusters): not worth a note.
+    const auto at = note.find("component ");
+    if (note.find("explains no events") != std::string::npos && at != std::string::npos &&
+        std::strtoul(note.c_str() + at + 10, nullptr, 10) < normal.size()) {
+      continue;
+    }
+    out.notes.push_back("refinement: " + note);
+  }
 
   std::vector<std::uint32_t> best(near_rows.size());
   refined.model.classify(near_data, best, {}, threads);

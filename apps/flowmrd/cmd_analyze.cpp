@@ -84,6 +84,8 @@ bool names_file(const std::string& v) {
          fs::is_regular_file(v, ec);
 }
 
+}  // namespace
+
 // ---------------------------------------------------------------------------------------------
 // Protocol
 
@@ -109,7 +111,7 @@ pn::Protocol load_protocol_option(const std::string& option) {
 // The decision threshold of a timepoint: the lowest MRD % any deciding or alerting rule of the
 // protocol compares this timepoint's MRD with. A negative result is only "negative" when its
 // LOD reaches this threshold (docs/mrd-statistics.md, "insufficient sensitivity").
-void collect_thresholds(const pn::Condition& c, const std::string& timepoint, std::vector<double>& out) {
+static void collect_thresholds(const pn::Condition& c, const std::string& timepoint, std::vector<double>& out) {
   if (c.kind == pn::Condition::Kind::leaf) {
     if (c.input == pn::Input::mrd_percent && c.timepoint == timepoint) {
       if (const auto* v = std::get_if<double>(&c.value); v != nullptr && *v > 0.0) out.push_back(*v);
@@ -127,6 +129,8 @@ std::optional<double> decision_threshold(const pn::Protocol& p, const std::strin
   if (values.empty()) return std::nullopt;
   return *std::min_element(values.begin(), values.end());
 }
+
+namespace {
 
 std::string timepoint_list(const pn::Protocol& p) {
   std::vector<std::string> ids;

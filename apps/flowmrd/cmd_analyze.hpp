@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,7 @@
 
 #include "command_error.hpp"
 #include "flowmrd/panels/panel.hpp"
+#include "flowmrd/panels/protocol.hpp"
 #include "flowmrd/pipeline/analysis.hpp"
 
 namespace flowmrd::cli {
@@ -29,6 +31,16 @@ namespace flowmrd::cli {
 /// @throws CommandError usage for an unknown name (listing the shipped ones), input_invalid for
 ///         an unreadable or invalid panel file
 [[nodiscard]] std::vector<panels::Panel> panels_for_option(const std::string& option);
+
+/// The protocol a `--protocol` option names: a shipped protocol's name or file stem
+/// (panels/protocols), or a protocol file.
+/// @throws CommandError usage for an unknown name (listing the shipped ones), input_invalid for
+///         an unreadable or invalid file
+[[nodiscard]] panels::Protocol load_protocol_option(const std::string& option);
+
+/// The decision threshold of a timepoint: the lowest MRD % that a deciding or alerting rule of
+/// the protocol compares this timepoint's MRD with (nullopt: none).
+[[nodiscard]] std::optional<double> decision_threshold(const panels::Protocol& protocol, const std::string& timepoint);
 
 /// Load one tube for analysis; AnalysisError becomes a CommandError with the documented exit code
 /// (input_invalid 3 for unreadable, non-FCS or empty files and for a tube no panel fits,

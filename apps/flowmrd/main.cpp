@@ -10,11 +10,14 @@
 #include <CLI/CLI.hpp>
 
 #include "cmd_analyze.hpp"
+#include "cmd_batch.hpp"
+#include "cmd_db.hpp"
 #include "cmd_export.hpp"
 #include "cmd_gate.hpp"
 #include "cmd_info.hpp"
 #include "cmd_qa.hpp"
 #include "cmd_reference.hpp"
+#include "cmd_report.hpp"
 #include "cmd_simulate.hpp"
 #include "cmd_transform.hpp"
 #include "command_error.hpp"
@@ -150,6 +153,9 @@ int main(int argc, char** argv) {
   const auto run_qa = flowmrd::cli::add_qa_command(app);
   const auto run_analyze = flowmrd::cli::add_analyze_command(app);
   const auto run_reference = flowmrd::cli::add_reference_command(app);
+  const auto run_batch = flowmrd::cli::add_batch_command(app);
+  const auto run_db = flowmrd::cli::add_db_command(app);
+  const auto run_report = flowmrd::cli::add_report_command(app);
 
   try {
     app.parse(argc, argv);
@@ -167,6 +173,9 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("qa")) return run_qa();
     if (app.got_subcommand("analyze")) return run_analyze();
     if (app.got_subcommand("reference")) return run_reference();
+    if (app.got_subcommand("batch")) return run_batch();
+    if (app.got_subcommand("db")) return run_db();
+    if (app.got_subcommand("report")) return run_report();
     std::cerr << "flowmrd: error: no command given\n";
     return to_int(ExitCode::usage);
   } catch (const CommandError& e) {

@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
+// PLACEHOLDER (issue 7 in progress)
+#include "cmd_db.hpp"
+
+namespace flowmrd::cli {
+
+std::function<int()> add_db_command(CLI::App& app) {
+  app.add_subcommand("db", "(in progress)");
+  return []() -> int { return 1; };
+}
+
+}  // namespace flowmrd::cli

@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # Demo: install dependencies, build flowmrd (Release) into build/, run it on the bundled demo
-# FCS files in samples/demo/ (`flowmrd info --stats`), then the MRD job: `flowmrd analyze` on
-# every row of samples/demo/manifest.csv with its protocol, timepoint and clinical inputs (the
-# diagnosis result of the same patient guides the later timepoints, the results of earlier
-# protocol timepoints feed the protocol rules), results in build/demo/.
+# FCS files in samples/demo/ (`flowmrd info --stats`), then the MRD job: `flowmrd batch
+# samples/demo/manifest.csv` (every sample with its protocol, timepoint and clinical inputs; the
+# diagnosis result of a patient guides the later timepoints, earlier timepoints feed the
+# protocol rules) into build/demo/: per-sample results and plots, the results store, one HTML
+# report per patient and the batch summary. Prints where the reports are.
 #
 # Usage: scripts/demo.sh [--jobs N]
 #
@@ -95,147 +96,88 @@ for f in "${demo_files[@]}"; do
 done
 
 # ---------------------------------------------------------------------------------------------
-# The MRD job: one `flowmrd analyze` per manifest row.
+# The MRD job: `flowmrd batch` over the demo manifest.
+banner "flowmrd batch samples/demo/manifest.csv (results, store, reports)"
 manifest=samples/demo/manifest.csv
 out_dir=build/demo
-mkdir -p "$out_dir"
+# A fresh output folder each time: the demo shows a full run (a lab reruns with --resume).
+rm -rf "$out_dir"
+batch_rc=0
+"$flowmrd" batch "$manifest" --out "$out_dir" --jobs "$jobs" </dev/null || batch_rc=$?
+if [[ $batch_rc -ne 0 ]]; then
+  echo "!! flowmrd batch exited with status $batch_rc (7: some samples failed, see $out_dir/summary.csv)" >&2
+fi
 
-# Manifest timepoint -> protocol timepoint id (panels/protocols/*.toml). The demo manifest names
-# timepoints as a clinic does (diagnosis, day15, day33); the protocols use their own ids (dx, eoi,
-# d15). A timepoint that is neither mapped here nor an id of the protocol is analysed without
-# --protocol (the protocol has no rule for it).
-declare -A timepoint_map=(
-  [interfant-21:diagnosis]=dx
-  [interfant-21:day33]=eoi
-  [interfant-21:blin1]=blin1
-  [aieop-bfm-all-2009:day15]=d15
-)
-# The timepoint ids a protocol file declares ([[timepoint]] id = ...), one per line.
-protocol_timepoints() {
-  python3 - "panels/protocols/$1.toml" <<'EOF' 2>/dev/null || true
-import sys, tomllib
-with open(sys.argv[1], "rb") as f:
-    for t in tomllib.load(f).get("timepoint", []):
-        print(t.get("id", ""))
-EOF
-}
+banner "MRD results (measured vs the simulator's truth)"
+python3 - "$manifest" "$out_dir" <<'EOF'
+import csv, json, os, sys
 
-rows_file=$out_dir/samples.tsv
-: >"$rows_file"
-declare -A diagnosis_json=()
-# Per patient: results of earlier timepoints analysed under a protocol ("path|path|"), passed as
-# --previous so rules about earlier timepoints (e.g. Interfant-21's end-of-induction MRD) decide.
-declare -A previous_json=()
-sample_failed=()
-samples_run=0
-header_seen=0
-while IFS=, read -r patient timepoint tube file protocol age_days wbc kmt2a cns day8 truth || [[ -n ${patient:-} ]]; do
-  if [[ $header_seen == 0 ]]; then
-    header_seen=1
-    continue
-  fi
-  [[ -n $patient ]] || continue
-  samples_run=$((samples_run + 1))
-  id=$(printf '%s-%s' "$patient" "$timepoint" | tr '[:upper:]' '[:lower:]')
-  banner "flowmrd analyze: $patient $timepoint ($tube, $file)"
-  args=(analyze "samples/demo/$file" --json "$out_dir/$id.json" --plots "$out_dir/plots/$id")
-  protocol_tp=""
-  protocol_note=""
-  if [[ -n $protocol ]]; then
-    protocol_tp=${timepoint_map[$protocol:$timepoint]:-}
-    if [[ -z $protocol_tp ]] && protocol_timepoints "$protocol" | grep -qx -- "$timepoint"; then
-      protocol_tp=$timepoint
-    fi
-  fi
-  if [[ -n $protocol_tp ]]; then
-    args+=(--protocol "$protocol" --timepoint "$protocol_tp")
-    [[ -n $age_days ]] && args+=(--clinical "age_days=$age_days")
-    [[ -n $wbc ]] && args+=(--clinical "wbc=$wbc")
-    [[ -n $kmt2a ]] && args+=(--clinical "kmt2a=$kmt2a")
-    [[ -n $cns ]] && args+=(--clinical "cns=$cns")
-    [[ -n $day8 ]] && args+=(--clinical "day8_pb_blasts_per_ul=$day8")
-  elif [[ -n $protocol ]]; then
-    protocol_note="$protocol has no timepoint '$timepoint' (analysed without --protocol)"
-    echo "note: $protocol_note"
-  fi
-  if [[ $timepoint != diagnosis && -n ${diagnosis_json[$patient]:-} ]]; then
-    args+=(--diagnosis "${diagnosis_json[$patient]}")
-  fi
-  if [[ -n $protocol_tp && -n ${previous_json[$patient:$protocol]:-} ]]; then
-    IFS='|' read -r -a earlier <<<"${previous_json[$patient:$protocol]}"
-    for e in "${earlier[@]}"; do
-      [[ -n $e ]] && args+=(--previous "$e")
-    done
-  fi
-  rm -f "$out_dir/$id.json"
-  echo "+ $flowmrd ${args[*]}"
-  rc=0
-  "$flowmrd" "${args[@]}" </dev/null || rc=$?
-  if [[ $rc -ne 0 || ! -f $out_dir/$id.json ]]; then
-    echo "!! flowmrd analyze exited with status $rc on $patient $timepoint (samples/demo/$file)" >&2
-    sample_failed+=("$patient $timepoint (exit $rc)")
-  else
-    if [[ $timepoint == diagnosis ]]; then diagnosis_json[$patient]=$out_dir/$id.json; fi
-    if [[ -n $protocol_tp ]]; then previous_json[$patient:$protocol]+="$out_dir/$id.json|"; fi
-  fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$patient" "$timepoint" "${protocol_tp:+$protocol:$protocol_tp}" \
-    "$out_dir/$id.json" "samples/demo/$truth" "$rc" "$protocol_note" >>"$rows_file"
-done <"$manifest"
-
-banner "MRD results (samples/demo/manifest.csv)"
-python3 - "$rows_file" <<'EOF'
-import json, sys
+manifest, out = sys.argv[1], sys.argv[2]
+folder = os.path.dirname(manifest)
 
 def pct(x):
     if x is None:
         return "-"
     return "0" if x == 0 else (f"{x:.2g}" if x < 1 else f"{x:.3g}")
 
-rows = []
-for line in open(sys.argv[1]):
-    patient, timepoint, proto, result, truth, rc, note = line.rstrip("\n").split("\t")
+rows, seen = [], set()
+for m in csv.DictReader(open(manifest, encoding="utf-8")):
+    key = (m["patient"], m.get("sample") or m["timepoint"])
+    if key in seen:
+        continue
+    seen.add(key)
     try:
-        t = json.load(open(truth))
-        truth_pct = pct(t.get("mrd_percent"))
+        truth_pct = pct(json.load(open(os.path.join(folder, m.get("truth", "")))).get("mrd_percent"))
     except (OSError, ValueError):
         truth_pct = "?"
-    if rc != "0":
-        rows.append([patient, timepoint, proto or "-", "-", f"FAILED (exit {rc})", "-", "-", truth_pct])
-        continue
+    d = os.path.join(out, "samples", *key)
     try:
-        r = json.load(open(result))
-    except (OSError, ValueError) as e:
-        rows.append([patient, timepoint, proto or "-", "-", f"unreadable result: {e}", "-", "-", truth_pct])
+        o = json.load(open(os.path.join(d, "outcome.json")))
+    except (OSError, ValueError):
+        rows.append([*key, m["timepoint"], "-", "NOT RUN", "-", "-", truth_pct])
         continue
+    if o["status"] != "ok":
+        rows.append([*key, m["timepoint"], "-", "FAILED: " + (o.get("error") or ""), "-", "-", truth_pct])
+        continue
+    r = json.load(open(os.path.join(d, "result.json")))
     mrd = r.get("mrd", {})
     flags = ",".join(f["id"] for f in r.get("flags", []) if f.get("raised")) or "-"
     p = r.get("protocol", {}) or {}
-    msg = note or p.get("message") or p.get("status") or "-"
+    msg = p.get("message") or p.get("status") or "-"
+    if p.get("risk_group"):
+        msg = f"{p['risk_group']}: {msg}"
     alerts = [a.get("alert") for a in p.get("alerts", []) if a.get("evaluable") and a.get("alert")]
     if alerts:  # first, so the column's truncation never hides them
         msg = "ALERT: " + "; ".join(alerts) + " | " + msg
-    rows.append([patient, timepoint, proto or "-", pct(mrd.get("percent")), str(mrd.get("status", "-")),
-                 flags, msg, truth_pct])
+    tp = m["timepoint"] + (f" ({o['protocol_timepoint']})" if o.get("protocol_timepoint") else "")
+    rows.append([*key, tp, pct(mrd.get("percent")), str(mrd.get("status", "-")), flags, msg, truth_pct])
 
-header = ["patient", "timepoint", "protocol:timepoint", "MRD %", "status", "flags raised",
-          "protocol message", "truth MRD %"]
+header = ["patient", "sample", "timepoint", "MRD %", "status", "flags raised", "protocol", "truth MRD %"]
 widths = [max(len(header[i]), *(len(r[i]) for r in rows)) if rows else len(header[i]) for i in range(len(header))]
-widths[6] = min(widths[6], 80)
+widths[6] = min(widths[6], 70)
 def cell(s, w):
     return s if len(s) <= w else s[: w - 3] + "..."
 for r in [header, ["-" * w for w in widths]] + rows:
     print("  ".join(cell(c, w).ljust(w) for c, w in zip(r, widths)).rstrip())
 EOF
+
 echo
-echo "outputs: $out_dir/<patient>-<timepoint>.json (result, schema flowmrd.result/1),"
-echo "         $out_dir/plots/<patient>-<timepoint>/ (gating plots, PNG); the full protocol messages are in the JSON"
+echo "outputs in $out_dir/:"
+echo "  reports/<patient>.html       one MRD report per patient (open in a browser; 'flowmrd report --pdf' prints one)"
+echo "  summary.csv, summary.html    one row per sample, failures with their reasons"
+echo "  flowmrd.sqlite               the results store ('flowmrd db patients --db $out_dir/flowmrd.sqlite')"
+echo "  samples/<patient>/<sample>/  result.json (flowmrd.result/1), plots/*.png, outcome.json"
 
 banner "demo summary"
 echo "files: ${#demo_files[@]}, failed: ${#failed[@]}"
-echo "samples analysed: $samples_run, failed: ${#sample_failed[@]}"
-if [[ ${#failed[@]} -gt 0 || ${#sample_failed[@]} -gt 0 ]]; then
+samples=$(python3 -c 'import csv,sys; print(sum(1 for _ in csv.DictReader(open(sys.argv[1]))))' "$out_dir/summary.csv" 2>/dev/null || echo 0)
+samples_failed=$(python3 -c 'import csv,sys; print(sum(r["outcome"] != "analysed" for r in csv.DictReader(open(sys.argv[1]))))' "$out_dir/summary.csv" 2>/dev/null || echo "?")
+echo "samples analysed: $samples, failed: $samples_failed"
+echo "reports:"
+for r in "$out_dir"/reports/*.html; do [[ -f $r ]] && echo "  $repo_root/$r"; done
+echo "batch summary: $repo_root/$out_dir/summary.html"
+if [[ ${#failed[@]} -gt 0 || $batch_rc -ne 0 || $samples_failed != 0 ]]; then
   [[ ${#failed[@]} -eq 0 ]] || printf '  failed: %s\n' "${failed[@]}" >&2
-  [[ ${#sample_failed[@]} -eq 0 ]] || printf '  failed sample: %s\n' "${sample_failed[@]}" >&2
   exit 1
 fi
 echo "demo OK"

@@ -21,7 +21,9 @@ required_packages=(
   python3 git ca-certificates
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  time                          # /usr/bin/time: wall time and peak RSS in scripts/bench-analyze.sh
+  time                          # /usr/bin/time: wall time and peak RSS in scripts/bench-*.sh
+  chromium fonts-dejavu-core    # headless browser: report PDF (flowmrd report --pdf) and the browser test
+  snakemake                     # workflow/Snakefile (cluster runs) and its test
   # libraries
   libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libtbb-dev libeigen3-dev
   libpugixml-dev libtomlplusplus-dev libsqlite3-dev libfast-float-dev libboost-dev

@@ -103,6 +103,9 @@ if [[ ${FLOWMRD_SKIP_SETUP:-0} == 1 ]]; then
   echo "FLOWMRD_SKIP_SETUP=1: skipping"
 else
   bash scripts/setup-deps.sh
+  # setup-deps installed Chromium and Snakemake: their tests must run, not skip.
+  export FLOWMRD_REQUIRE_BROWSER=${FLOWMRD_REQUIRE_BROWSER:-1}
+  export FLOWMRD_REQUIRE_SNAKEMAKE=${FLOWMRD_REQUIRE_SNAKEMAKE:-1}
 fi
 section_done
 

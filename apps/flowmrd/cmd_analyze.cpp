@@ -144,16 +144,18 @@ std::string timepoint_list(const pn::Protocol& p) {
   return join(ids);
 }
 
+}  // namespace
+
 // ---------------------------------------------------------------------------------------------
 // Clinical inputs
 
-const std::vector<std::string>& clinical_keys() {
+static const std::vector<std::string>& clinical_keys() {
   static const std::vector<std::string> keys = {"age_days", "wbc", "kmt2a", "kmt2a_fusion", "cns",
                                                 "day8_pb_blasts_per_ul"};
   return keys;
 }
 
-double clinical_number(const std::string& key, const std::string& value) {
+static double clinical_number(const std::string& key, const std::string& value) {
   double v = 0.0;
   const char* end = value.data() + value.size();
   const auto [ptr, ec] = std::from_chars(value.data(), end, v);
@@ -224,6 +226,8 @@ fp::NormalReference load_reference_option(const std::string& option) {
     throw CommandError(ExitCode::input_invalid, e.what());
   }
 }
+
+namespace {
 
 std::string sha256_of(const std::string& bytes) {
   return fcs::sha256_hex(std::as_bytes(std::span<const char>(bytes.data(), bytes.size())));

@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -18,6 +19,8 @@
 #include "flowmrd/panels/panel.hpp"
 #include "flowmrd/panels/protocol.hpp"
 #include "flowmrd/pipeline/analysis.hpp"
+#include "flowmrd/pipeline/reference.hpp"
+#include "flowmrd/pipeline/rule_engine.hpp"
 
 namespace flowmrd::cli {
 
@@ -41,6 +44,16 @@ namespace flowmrd::cli {
 /// The decision threshold of a timepoint: the lowest MRD % that a deciding or alerting rule of
 /// the protocol compares this timepoint's MRD with (nullopt: none).
 [[nodiscard]] std::optional<double> decision_threshold(const panels::Protocol& protocol, const std::string& timepoint);
+
+/// Parse clinical inputs given as KEY=VALUE (age_days, wbc, kmt2a, kmt2a_fusion, cns,
+/// day8_pb_blasts_per_ul) into `inputs`; returns the pairs as given, for the provenance record.
+/// @throws CommandError usage naming the item for an unknown key, a repeated key or a bad value
+std::vector<std::pair<std::string, std::string>> parse_clinical(const std::vector<std::string>& items,
+                                                                pipeline::ProtocolInputs& inputs);
+
+/// The normal-marrow reference a `--reference` option names ("" = the shipped default).
+/// @throws CommandError input_invalid when it is missing or invalid
+[[nodiscard]] pipeline::NormalReference load_reference_option(const std::string& option);
 
 /// Load one tube for analysis; AnalysisError becomes a CommandError with the documented exit code
 /// (input_invalid 3 for unreadable, non-FCS or empty files and for a tube no panel fits,

@@ -157,6 +157,7 @@ int main(int argc, char** argv) {
   const auto run_db = flowmrd::cli::add_db_command(app);
   const auto run_report = flowmrd::cli::add_report_command(app);
 
+  flowmrd::cli::remember_command_line(argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

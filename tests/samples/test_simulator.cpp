@@ -391,7 +391,10 @@ TEST(Demo, ManifestFilesMatchTheirTruth) {
   ASSERT_TRUE(manifest) << "samples/demo/manifest.csv missing";
   std::string line;
   std::getline(manifest, line);
-  EXPECT_EQ(line, "patient,timepoint,tube,file,protocol,age_days,wbc,kmt2a,cns,day8_pb_blasts_per_ul,truth");
+  // docs/manifest.md: the columns of a `flowmrd batch` manifest, plus the simulator's truth file.
+  EXPECT_EQ(line,
+            "patient,sample,timepoint,protocol_timepoint,date,tube,file,panel,protocol,age_days,wbc,kmt2a,cns,"
+            "day8_pb_blasts_per_ul,truth");
   int rows = 0;
   while (std::getline(manifest, line)) {
     if (line.empty()) continue;
@@ -399,17 +402,17 @@ TEST(Demo, ManifestFilesMatchTheirTruth) {
     std::stringstream ss(line);
     for (std::string cell; std::getline(ss, cell, ',');) f.push_back(cell);
     if (line.back() == ',') f.emplace_back();
-    ASSERT_EQ(f.size(), 11u) << line;
-    SCOPED_TRACE(f[3]);
-    const fcs::File file = fcs::read_file(demo / f[3]);
+    ASSERT_EQ(f.size(), 15u) << line;
+    SCOPED_TRACE(f[6]);
+    const fcs::File file = fcs::read_file(demo / f[6]);
     ASSERT_EQ(file.datasets.size(), 1u);
     const auto& ds = file.datasets[0];
     EXPECT_TRUE(ds.issues.empty());
     ASSERT_NE(ds.spillover(), nullptr);
-    const Truth t = truth_from_json(slurp(demo / f[10]));
+    const Truth t = truth_from_json(slurp(demo / f[14]));
     EXPECT_EQ(t.events, ds.tot());
     EXPECT_EQ(ds.keywords.get_trimmed("PATIENT").value_or(""), f[0]);
-    EXPECT_EQ(ds.keywords.get_trimmed("TIMEPOINT").value_or(""), f[1]);
+    EXPECT_EQ(ds.keywords.get_trimmed("TIMEPOINT").value_or(""), f[2]);
     ++rows;
   }
   EXPECT_EQ(rows, 7);

@@ -12,8 +12,10 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "flowmrd/panels/protocol.hpp"
 #include "flowmrd/pipeline/store.hpp"
 
 namespace flowmrd::pipeline {
@@ -41,7 +43,23 @@ struct PatientReportInput {
   std::string software_version;
   std::string generated_at;  ///< UTC ISO 8601, shown in the footer
   std::string store;         ///< store file name, shown in the footer
+  std::vector<std::string> notes;  ///< report-level notes shown under the findings (e.g. "protocol
+                                   ///< X could not be loaded: thresholds not drawn")
 };
+
+/// Every threshold a protocol compares MRD with: one per leaf condition on `mrd_percent` in its
+/// rules (documentation-only `note` rules excluded), in rule order, labelled
+/// "<rule id>: <op> <value>% at <timepoint>".
+[[nodiscard]] std::vector<ReportThreshold> protocol_thresholds(const panels::Protocol& protocol);
+
+/// The MRD-over-time plot of a patient report alone: an inline `<svg>` element (log10 MRD axis,
+/// timepoints in order, spaced by date when every timepoint is dated; CI bars; negative results
+/// drawn at the LOD with a downward marker; thresholds as dashed segments at their timepoint).
+/// Empty when no timepoint has an MRD value.
+[[nodiscard]] std::string mrd_over_time_svg(const PatientReportInput& input);
+
+/// Text for HTML (escapes & < > " ').
+[[nodiscard]] std::string report_html_escape(std::string_view text);
 
 /// The patient report page (UTF-8 HTML5). Failed samples appear in the table with their reason.
 [[nodiscard]] std::string render_patient_report(const PatientReportInput& input);

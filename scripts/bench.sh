@@ -11,7 +11,8 @@
 #   runs the throughput benchmark (memcpy of the DATA segment vs fcs::read_file/read_bytes,
 #   medians over N repetitions, default 3) and the peak-memory tool on each file, and prints a
 #   summary table with PASS/FAIL against the targets (docs/benchmarks.md). Then runs
-#   scripts/bench-analyze.sh (flowmrd analyze on 1M and 5M-event combined tubes, same DIR).
+#   scripts/bench-analyze.sh (flowmrd analyze on 1M and 5M-event combined tubes, same DIR) and
+#   scripts/bench-batch.sh (flowmrd batch on 20 files of 1M events, --jobs 1 vs 2, same DIR).
 #   --regenerate  rewrite the input files even when they exist.
 #
 # Environment: FLOWMRD_BENCH_DIR: input files (default DIR/bench-data); FLOWMRD_BENCH_ITERATIONS:
@@ -137,6 +138,10 @@ banner "flowmrd analyze: 1M and 5M-event combined tubes (scripts/bench-analyze.s
 analyze_missed=0
 bash "$repo_root/scripts/bench-analyze.sh" --build-dir "$build_dir" --jobs "$jobs" --repetitions "$repetitions" || analyze_missed=1
 
+banner "flowmrd batch: 20 files of 1M events, --jobs 1 vs 2 (scripts/bench-batch.sh)"
+batch_missed=0
+bash "$repo_root/scripts/bench-batch.sh" --build-dir "$build_dir" || batch_missed=1
+
 # ---------------------------------------------------------------------------------------------
 banner "summary"
 python3 - "$results_dir" "$machine" <<'EOF'
@@ -231,5 +236,9 @@ fi
 echo "RESULT (gating): all targets met"
 if [[ $analyze_missed == 1 ]]; then
   echo "RESULT (analyze): some target missed or the run failed (see the bench-analyze summary above)"
+  exit 1
+fi
+if [[ $batch_missed == 1 ]]; then
+  echo "RESULT (batch): some target missed or the run failed (see the bench-batch summary above)"
   exit 1
 fi

@@ -141,13 +141,13 @@ int run_patients(const DbOptions& o) {
 std::string timepoint_cell(const fp::TimelineRow& r) {
   std::string s = or_dash(r.timepoint);
   if (!r.protocol_timepoint.empty() && r.protocol_timepoint != r.timepoint) s += " (" + r.protocol_timepoint + ")";
-  if (r.diagnosis) s += " [diagnosis]";
   return s;
 }
 
 std::string ci_cell(const fp::TimelineRow& r) {
   if (!r.ci_low_percent || !r.ci_high_percent) return "-";
-  return fp::format_percent(*r.ci_low_percent, 2) + "-" + fp::format_percent(*r.ci_high_percent, 2);
+  // One digit more than the MRD itself, so a narrow interval around 12% reads 11.7-12.3, not 12-12.
+  return fp::format_percent(*r.ci_low_percent, 3) + "-" + fp::format_percent(*r.ci_high_percent, 3);
 }
 
 // "HR (rule hr-mrd)", or the evaluation status when no risk group was decided.
@@ -170,7 +170,8 @@ Json timeline_json(const fp::TimelineRow& r) {
   j["error_kind"] = text_or_null(r.error_kind);
   j["error_message"] = text_or_null(r.error_message);
   Json tubes = Json::array();
-  for (const auto& t : r.tubes) tubes.push_back({{"label", t.label}, {"path", t.path}, {"sha256", text_or_null(t.sha256)}});
+  for (const auto& t : r.tubes)
+    tubes.push_back({{"label", t.label}, {"path", t.path}, {"sha256", text_or_null(t.sha256)}});
   j["tubes"] = std::move(tubes);
   j["fingerprint"] = r.fingerprint;
   j["mrd_status"] = text_or_null(r.mrd_status);

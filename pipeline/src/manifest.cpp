@@ -8,6 +8,7 @@
 #include <array>
 #include <charconv>
 #include <chrono>
+#include <cstddef>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -350,7 +351,12 @@ Manifest parse_manifest(std::string_view text, const std::filesystem::path& path
       if (s.error.empty()) s.error = at(rec.line) + reason;
     };
 
-    if (rec.fields.size() > columns.size()) {
+    // Fields beyond the header: an error only when one holds a value (spreadsheets often
+    // export trailing empty fields on some rows).
+    const auto beyond = rec.fields.begin() + static_cast<std::ptrdiff_t>(std::min(columns.size(), rec.fields.size()));
+    const bool extra_values =
+        std::any_of(beyond, rec.fields.end(), [](const std::string& f) { return !f.empty(); });
+    if (extra_values) {
       fail("row has " + std::to_string(rec.fields.size()) + " fields but the header has " +
            std::to_string(columns.size()) + " columns (quote a value that contains a comma)");
     }

@@ -200,8 +200,8 @@ void findings_for(const TimelineRow& row, const json& result, std::vector<Findin
         std::string h = "<strong>LINEAGE SWITCH at " + at + "</strong>: myelomonocytic blasts";
         const std::string nums = flag_numbers(f);
         if (!nums.empty()) h += ", " + esc(nums);
-        h += " — blasts with a myeloid/monocytic phenotype are not counted by CD19-based gating; "
-             "consider the myelomonocytic panel and AML-directed assessment.";
+        h += " — these blasts are missed by CD19-based gating; follow-up needs the myelomonocytic panel "
+             "(CD64, CD11b, CD14, CD4, HLA-DR, CD33, CD45).";
         if (!expl.empty()) h += "<br><span class=\"expl\">" + esc(expl) + "</span>";
         out.push_back({Finding::Level::alert, std::move(h)});
       } else {
@@ -412,7 +412,8 @@ std::string mrd_over_time_svg(const PatientReportInput& input) {
     for (const PlotPoint& p : pts) {
       if (p.row->protocol_timepoint.empty() || p.row->protocol_timepoint != t.timepoint) continue;
       const double y = ypos(t.percent);
-      s += "<line class=\"threshold\" x1=\"" + fixed(p.x - 46) + "\" y1=\"" + fixed(y) + "\" x2=\"" + fixed(p.x + 46) +
+      const double sx0 = std::max(kLeft + 2, p.x - 46), sx1 = std::min(kW - kRight, p.x + 46);
+      s += "<line class=\"threshold\" x1=\"" + fixed(sx0) + "\" y1=\"" + fixed(y) + "\" x2=\"" + fixed(sx1) +
            "\" y2=\"" + fixed(y) + "\" stroke=\"#7b3294\" stroke-width=\"2\" stroke-dasharray=\"6 4\"><title>" +
            esc(t.label) + "</title></line>\n";
       const bool right_edge = p.x + 50 > kW - kRight - 40;
@@ -587,7 +588,8 @@ header.top h1 { font-size: 22px; margin: 0 0 4px 0; letter-spacing: 0.2px; }
 header.top .meta { display: flex; flex-wrap: wrap; gap: 4px 26px; color: #333; }
 header.top .meta b { color: #000; }
 p.latest { font-size: 15px; margin: 10px 0 0 0; }
-h2 { font-size: 17px; margin: 22px 0 8px 0; border-bottom: 1px solid #999; padding-bottom: 3px; }
+h2 { font-size: 17px; margin: 22px 0 8px 0; border-bottom: 1px solid #999; padding-bottom: 3px;
+     break-after: avoid; page-break-after: avoid; }
 h3 { font-size: 14.5px; margin: 14px 0 6px 0; }
 .findings { border: 2px solid #555; border-radius: 4px; padding: 10px 14px; margin: 12px 0 6px 0; background: #fafafa; }
 .findings.alert { border: 3px solid #b2182b; background: #fff5f5; }
@@ -605,8 +607,12 @@ h3 { font-size: 14.5px; margin: 14px 0 6px 0; }
 .expl { color: #444; font-size: 12px; }
 .notes { font-size: 12px; color: #444; }
 table { border-collapse: collapse; width: 100%; font-size: 12.5px; }
+table.timeline { table-layout: fixed; }
+table.timeline td { overflow-wrap: anywhere; }
 th, td { border: 1px solid #9a9a9a; padding: 4px 6px; vertical-align: top; text-align: left; }
 th { background: #e8e8e8; font-weight: bold; }
+thead { display: table-header-group; }
+tr { break-inside: avoid; page-break-inside: avoid; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.nowrap { white-space: nowrap; }
 tr.failed td { background: #fff1e0; }
@@ -642,7 +648,16 @@ footer table { font-size: 10.5px; }
 footer code { font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 9.5px; word-break: break-all; }
 .disclaimer { font-style: italic; color: #444; }
 @media print {
-  body { max-width: none; padding: 0; font-size: 11.5px; }
+  body { max-width: none; padding: 0; font-size: 11px; }
+  table { font-size: 10.5px; }
+  th, td { padding: 3px 4px; }
+  .small { font-size: 9.5px; }
+  .plots img { max-width: 72mm; }
+  table.timeline td.num { white-space: normal; }
+  .flag { white-space: normal; font-size: 9px; }
+  #mrd-over-time { break-inside: avoid; page-break-inside: avoid; }
+  .findings li { margin: 2px 0; }
+  svg.mrdplot { border: none; }
   .findings.alert { border-width: 3px; }
   a { color: inherit; text-decoration: none; }
 }
@@ -702,7 +717,9 @@ std::string latest_sentence(const PatientReportInput& in) {
 }
 
 void timepoint_table(std::string& h, const PatientReportInput& in, const std::vector<json>& results) {
-  h += "<table class=\"timeline\">\n<thead><tr><th>Date</th><th>Timepoint</th><th>Sample</th><th>MRD</th>"
+  h += "<table class=\"timeline\">\n<colgroup><col style=\"width:10%\"><col style=\"width:10%\"><col style=\"width:9%\">"
+       "<col style=\"width:8%\"><col style=\"width:14%\"><col style=\"width:11%\"><col style=\"width:15%\">"
+       "<col style=\"width:23%\"></colgroup>\n<thead><tr><th>Date</th><th>Timepoint</th><th>Sample</th><th>MRD</th>"
        "<th>Status (sensitivity)</th><th>95% CI</th><th>Flags raised</th><th>Risk group / deciding rule</th></tr></thead>\n<tbody>\n";
   for (std::size_t i = 0; i < in.timepoints.size(); ++i) {
     const TimelineRow& r = in.timepoints[i].row;
@@ -1036,6 +1053,7 @@ th, td { border: 1px solid #9a9a9a; padding: 4px 6px; vertical-align: top; text-
 th { background: #e8e8e8; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.failed td { background: #ffecec; }
+td.nowrap { white-space: nowrap; }
 .error { color: #b2182b; font-weight: bold; }
 .flag { border: 1.5px solid #b2182b; color: #b2182b; font-weight: bold; border-radius: 3px; padding: 0 4px; white-space: nowrap; }
 .flag.minor { border-color: #777; color: #444; font-weight: normal; }
@@ -1053,7 +1071,7 @@ footer { margin-top: 18px; font-size: 11px; color: #444; }
   for (const BatchSummaryRow& r : rows) {
     const bool fail = r.outcome == "failed";
     h += fail ? "<tr class=\"failed\">" : "<tr>";
-    h += "<td>" + esc(r.patient) + "</td><td>" + esc(r.sample) + "</td><td>" + esc(r.timepoint) + "</td><td>" +
+    h += "<td>" + esc(r.patient) + "</td><td>" + esc(r.sample) + "</td><td>" + esc(r.timepoint) + "</td><td class=\"nowrap\">" +
          esc(r.date) + "</td>";
     if (fail) {
       h += "<td><span class=\"error\">FAILED: " + esc(r.error.empty() ? std::string{"(no reason recorded)"} : r.error) +

@@ -552,7 +552,8 @@ int read_version(const Db& db) {
   if (has.i64(0) == 0) {
     Stmt any(db, "SELECT count(*) FROM sqlite_master");
     any.step();
-    if (any.i64(0) != 0) fail(db.path(), "an SQLite database but not a flowmrd results store (no schema_version table)");
+    if (any.i64(0) != 0)
+      fail(db.path(), "an SQLite database but not a flowmrd results store (no schema_version table)");
     return 0;
   }
   Stmt v(db, "SELECT max(version) FROM schema_version");
@@ -937,7 +938,8 @@ bool ResultStore::record(const SampleRecord& r, const AuditContext& who) {
 void ResultStore::audit(const std::string& action, const AuditContext& who, const std::string& detail) {
   if (impl_->read_only) fail(impl_->path, "opened read-only: cannot write the audit log");
   if (action.empty()) fail(impl_->path, "an audit row needs an action");
-  if (!detail.empty() && !Json::accept(detail)) fail(impl_->path, "audit detail for '" + action + "' is not valid JSON");
+  if (!detail.empty() && !Json::accept(detail))
+    fail(impl_->path, "audit detail for '" + action + "' is not valid JSON");
   Transaction tx(impl_->db);
   insert_audit(impl_->db, utc_now(), action, who, "", "", detail);
   tx.commit();

@@ -210,8 +210,11 @@ def test_snakemake(ctx):
     if os.path.isfile(db_a) and os.path.isfile(db_b):
         problems += compare_stores(db_a, db_b)
         ea, eb = db_export(ctx, db_a), db_export(ctx, db_b)
-        if ea is not None and normalise_csv(ea) != normalise_csv(eb):
-            problems.append("`flowmrd db export` differs between the two stores")
+        if ea is not None:
+            if len(normalise_csv(ea)) != 1 + len(plan["samples"]):
+                problems.append(f"`flowmrd db export` of the snakemake store has not one row per sample:\n{ea}")
+            if normalise_csv(ea) != normalise_csv(eb):
+                problems.append(f"`flowmrd db export` differs between the two stores:\n{ea}\nvs\n{eb}")
 
     # The summary and the reports.
     for name in ("summary.csv", "summary.html"):

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The batch manifest parser (pipeline/include/flowmrd/pipeline/manifest.hpp, docs/manifest.md).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -205,6 +206,11 @@ TEST(ManifestRow, MoreFieldsThanHeaderIsARowError) {
   EXPECT_EQ(m.samples[1].error, "");
 }
 
+TEST(ManifestRow, TrailingEmptyFieldsAreNotAnError) {
+  const auto m = parse("patient,timepoint,file\nP1,dx,a.fcs,,\n");
+  EXPECT_EQ(only_sample(m).error, "");
+}
+
 TEST(ManifestRow, FewerFieldsMeansEmptyCells) {
   const auto m = parse("patient,timepoint,file,wbc,cns\nP1,dx,a.fcs\n");
   const auto& s = only_sample(m);
@@ -228,8 +234,9 @@ TEST(ManifestRow, InvalidIds) {
             "not starting with '.')");
   EXPECT_NE(m.samples[1].error.find("samples.csv:3: column sample: '../x' is not a valid id"), std::string::npos);
   EXPECT_EQ(m.samples[2].error, "/data/lab/samples.csv:4: column patient is empty");
-  EXPECT_NE(m.samples[3].error.find("samples.csv:5: column sample is empty and the timepoint 'day 15' is not a valid id"),
-            std::string::npos)
+  EXPECT_NE(
+      m.samples[3].error.find("samples.csv:5: column sample is empty and the timepoint 'day 15' is not a valid id"),
+      std::string::npos)
       << m.samples[3].error;
   EXPECT_NE(m.samples[4].error.find("'.S' is not a valid id"), std::string::npos);
 }
@@ -475,7 +482,7 @@ TEST(ManifestPaths, ManifestWithoutFolder) {
 }
 
 TEST(ManifestLoad, FromFileAndMissingFile) {
-  const fs::path dir = fs::temp_directory_path() / ("flowmrd-manifest-test-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
+  const fs::path dir = fs::temp_directory_path() / ("flowmrd-manifest-test-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const fs::path file = dir / "m.csv";
   {

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -26,6 +27,19 @@ using Json = nlohmann::ordered_json;
 
 namespace {
 
+// Directories made by temp_dir(), removed when the test process ends.
+struct TempDirs {
+  std::vector<fs::path> dirs;
+  ~TempDirs() {
+    std::error_code ec;
+    for (const auto& d : dirs) fs::remove_all(d, ec);
+  }
+};
+TempDirs& temp_dirs() {
+  static TempDirs dirs;
+  return dirs;
+}
+
 // A fresh directory per test (tests may run in parallel under ctest -j).
 fs::path temp_dir() {
   static std::atomic<int> counter{0};
@@ -35,6 +49,7 @@ fs::path temp_dir() {
                   std::to_string(counter++));
   fs::remove_all(dir);
   fs::create_directories(dir);
+  temp_dirs().dirs.push_back(dir);
   return dir;
 }
 
@@ -249,9 +264,12 @@ TEST(Store, RoundTripOkSample) {
   EXPECT_EQ(raw_count(db, "SELECT cd19_negative FROM results"), 1);
   EXPECT_EQ(raw_count(db, "SELECT lineage_switch FROM results"), 0);
   EXPECT_EQ(raw_count(db, "SELECT events FROM provenance WHERE panel_name = 'combined-12color' AND "
-                          "panel_version = '1.0.0' AND cytometer = 'LSRFortessa' AND compensation_kind = 'file_keyword'"),
+                          "panel_version = '1.0.0' AND cytometer = 'LSRFortessa' AND "
+                          "compensation_kind = 'file_keyword'"),
             60000);
-  EXPECT_EQ(raw_count(db, "SELECT count(*) FROM sample_results WHERE mrd_status = 'positive' AND timepoint = 'eoi'"), 1);
+  EXPECT_EQ(raw_count(db, "SELECT count(*) FROM sample_results WHERE mrd_status = 'positive' AND "
+                          "timepoint = 'eoi'"),
+            1);
   EXPECT_EQ(raw_count(db, "SELECT count(*) FROM samples WHERE json_extract(clinical, '$.age_days') = '120'"), 1);
 
   const auto pts = s.patients();
@@ -633,4 +651,26 @@ TEST(Store, MovedHandle) {
   c = std::move(b);
   EXPECT_EQ(c.timeline("P1").size(), 1u);
   EXPECT_EQ(c.path(), db);
+}
+
+TEST(Store, ReadersGoOnWhileAWriterHoldsTheLock) {
+  // WAL: a report or `flowmrd db` reads the last committed state while a batch is mid-transaction.
+  const fs::path db = temp_dir() / "s.sqlite";
+  {
+    ResultStore s = ResultStore::open(db);
+    ASSERT_TRUE(s.record(ok_record("P1", "a", "eoi", "2024-01-01"), who()));
+  }
+  sqlite3* writer = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &writer), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(writer, "BEGIN IMMEDIATE; DELETE FROM results;", nullptr, nullptr, nullptr), SQLITE_OK);
+  {
+    ResultStore ro = ResultStore::open_read_only(db);
+    const auto t = ro.timeline("P1");
+    ASSERT_EQ(t.size(), 1u);
+    EXPECT_TRUE(t[0].mrd_percent);  // the uncommitted delete is not visible
+    ResultStore again = ResultStore::open(db);  // opening (no migration needed) takes no write lock
+    EXPECT_EQ(again.patients().size(), 1u);
+  }
+  sqlite3_exec(writer, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(writer);
 }

@@ -111,7 +111,7 @@ struct TimelineRow {
   std::optional<double> sensitivity_one_in;
   std::vector<std::string> flags;  ///< ids of raised flags, in result order
   std::string protocol_name, protocol_version;
-  std::string protocol_status;     ///< "decided", "not evaluable", ...
+  std::string protocol_status;     ///< "assigned", "not evaluable", ...
   std::string risk_group;
   std::string rule_id, rule_text;
   std::vector<std::string> alerts; ///< alert texts raised
@@ -136,7 +136,9 @@ class ResultStore {
   ///         be created
   static ResultStore open(const std::filesystem::path& path);
   /// Open an existing store read-only (no creation, no migration; an older schema is refused
-  /// with a message to open it with a writing command first).
+  /// with a message to open it with a writing command first). Readers never block on a writer
+  /// (WAL); a store in a folder the caller may not write is read too.
+  /// @throws StoreError "FILE: no such store" when missing, and as open() otherwise
   static ResultStore open_read_only(const std::filesystem::path& path);
 
   ResultStore(ResultStore&&) noexcept;
@@ -150,7 +152,8 @@ class ResultStore {
   /// provenance, and one audit row (action "recorded", or "replaced" with the old result hash
   /// when the sample was recorded before). Recording the identical record again (same
   /// fingerprint, status and result hash) changes nothing and adds no audit row; returns false then.
-  /// @throws StoreError (the store is left unchanged)
+  /// An ok record with an empty result_json gets no results row (it shows as ok without MRD).
+  /// @throws StoreError (the store is left unchanged), e.g. when result_json is not JSON
   bool record(const SampleRecord& record, const AuditContext& who);
 
   /// Append an audit row that is not about one sample (e.g. action "batch-started",

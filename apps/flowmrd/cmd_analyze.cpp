@@ -35,6 +35,7 @@
 #include "flowmrd/pipeline/reference.hpp"
 #include "flowmrd/pipeline/result_json.hpp"
 #include "flowmrd/pipeline/rule_engine.hpp"
+#include "flowmrd/pipeline/text_escape.hpp"
 #include "json_issue.hpp"
 #include "output_sink.hpp"
 #include "read_input.hpp"
@@ -291,17 +292,6 @@ Diagnosis load_diagnosis(const AnalyzeOptions& o, const std::vector<pn::Panel>& 
 // ---------------------------------------------------------------------------------------------
 // Outputs
 
-// One CSV field per RFC 4180 (a population name with a comma or quote stays one field).
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (const char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 // header `population,blast`, one row per event of the first tube in file order. The text is
 // assembled from per-population precomputed rows so a million events cost one pass of memcpy.
 void write_events(const fp::TubeAnalysis& ta, const std::string& path) {
@@ -315,7 +305,7 @@ void write_events(const fp::TubeAnalysis& ta, const std::string& path) {
   std::vector<std::string> rows[2];
   std::size_t longest = 0;
   for (const std::string& name : ta.terminal_names) {
-    const std::string field = csv_field(name);
+    const std::string field = fp::csv_field(name);  // a name with a comma stays one field
     rows[0].push_back(field + ",0\n");
     rows[1].push_back(field + ",1\n");
     longest = std::max(longest, field.size() + 3);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The QA comparison report: JSON, HTML (self-contained) and the disagreements CSV.
 #include "flowmrd/pipeline/qa_report.hpp"
+#include "flowmrd/pipeline/text_escape.hpp"
 
 #include <bit>
 #include <charconv>
@@ -93,16 +94,6 @@ std::string shortest(double v) {
   return {buf, r.ptr};
 }
 
-std::string csv_field(std::string_view s) {
-  if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string{s};
-  std::string out = "\"";
-  for (const char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 constexpr const char* kStyle = R"(body{font-family:sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;font-size:0.9em}
 th,td{border:1px solid #bbb;padding:0.25em 0.5em}
@@ -179,22 +170,6 @@ std::string qa_json(const QaReport& r) {
   j["unmatched_reference"] = r.unmatched_reference;
   j["unmatched_test"] = r.unmatched_test;
   return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
-}
-
-std::string html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
 }
 
 std::string qa_html(const QaReport& r) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The clinician's patient report and the batch summary (docs/report.md).
 #include "flowmrd/pipeline/report.hpp"
+#include "flowmrd/pipeline/text_escape.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -30,7 +31,7 @@ namespace pn = flowmrd::panels;
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-std::string esc(std::string_view s) { return report_html_escape(s); }
+std::string esc(std::string_view s) { return html_escape(s); }
 
 std::string pct(double v) { return format_percent(v) + "%"; }
 
@@ -295,22 +296,6 @@ std::optional<double> drawn_value(const TimelineRow& r) {
 }
 
 }  // namespace
-
-std::string report_html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 16);
-  for (const char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 std::vector<ReportThreshold> protocol_thresholds(const panels::Protocol& protocol) {
   std::vector<ReportThreshold> out;
@@ -977,16 +962,6 @@ std::string render_patient_report(const PatientReportInput& in) {
 // Batch summary
 
 namespace {
-
-std::string csv_field(std::string_view s) {
-  if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string{s};
-  std::string out = "\"";
-  for (const char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 std::string join(const std::vector<std::string>& v, std::string_view sep) {
   std::string s;

@@ -6,6 +6,7 @@
 // The schema is created and upgraded only through `kMigrations` (step i brings version i to
 // i + 1), all steps in one transaction, so an interrupted upgrade leaves the old schema intact.
 #include "flowmrd/pipeline/store.hpp"
+#include "flowmrd/pipeline/text_escape.hpp"
 
 #include <pwd.h>
 #include <sqlite3.h>
@@ -516,16 +517,6 @@ std::string join(const std::vector<std::string>& v, std::string_view sep) {
     out += v[i];
   }
   return out;
-}
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (const char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + '"';
 }
 
 std::string csv_number(std::optional<double> v) {

@@ -1017,6 +1017,49 @@ def run_one(name, flowmrd, shared, work, config, known):
     return 0
 
 
+def run_scenarios(tests, description, prefix, add_arguments=None, setup=None):
+    """The main() of the per-command scenario scripts (run_batch_cli_tests.py and others):
+    arguments FLOWMRD SHARED_DATA TEST [--work DIR] [--config CONFIG] (plus `add_arguments(parser)`),
+    `setup(args)` before the first scenario; each scenario runs in a fresh work folder (kept only
+    with --work). Returns the exit status: 0 pass, 1 fail, 77 skipped (one scenario)."""
+    import tempfile
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("flowmrd")
+    parser.add_argument("shared")
+    parser.add_argument("test", choices=[*tests, "all"])
+    parser.add_argument("--work")
+    parser.add_argument("--config", default="")
+    if add_arguments:
+        add_arguments(parser)
+    args = parser.parse_args()
+    if setup:
+        setup(args)
+    names = list(tests) if args.test == "all" else [args.test]
+    worst = 0
+    for name in names:
+        work = os.path.join(args.work, name) if args.work else tempfile.mkdtemp(prefix=f"flowmrd-{prefix}-{name}-")
+        os.makedirs(work, exist_ok=True)
+        ctx = Context(os.path.abspath(args.flowmrd), args.shared, os.path.abspath(work), args.config, {})
+        try:
+            tests[name](ctx)
+            print(f"PASS {name}")
+            rc = 0
+        except Skip as e:
+            print(f"SKIP {name}: {e}")
+            rc = SKIP
+        except Failure as e:
+            print(f"FAIL {name}:\n{e}")
+            rc = 1
+        except subprocess.TimeoutExpired as e:
+            print(f"FAIL {name}: timed out: {e}")
+            rc = 1
+        finally:
+            if not args.work:
+                shutil.rmtree(work, ignore_errors=True)
+        worst = 1 if rc == 1 or worst == 1 else (rc if len(names) == 1 else worst)
+    return worst
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("flowmrd")

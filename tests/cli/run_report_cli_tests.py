@@ -33,7 +33,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run_cli_tests import Context, Failure, Skip, SKIP, EXIT_OK, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT  # noqa: E402
+from run_cli_tests import Context, Failure, Skip, SKIP, EXIT_OK, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT, run_scenarios  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "samples" / "demo" / "manifest.csv"
@@ -354,38 +354,14 @@ TESTS = {
 
 
 def main():
-    global ARTIFACTS
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("flowmrd")
-    parser.add_argument("shared")
-    parser.add_argument("test", choices=[*TESTS, "all"])
-    parser.add_argument("--work")
-    parser.add_argument("--config", default="")
-    parser.add_argument("--artifacts", help="keep the screenshot and PDF here (default <build dir>/test-artifacts)")
-    args = parser.parse_args()
-    flowmrd = os.path.abspath(args.flowmrd)
-    ARTIFACTS = args.artifacts or str(Path(flowmrd).resolve().parents[2] / "test-artifacts")
-    names = list(TESTS) if args.test == "all" else [args.test]
-    worst = 0
-    for name in names:
-        work = os.path.join(args.work, name) if args.work else tempfile.mkdtemp(prefix=f"flowmrd-report-{name}-")
-        os.makedirs(work, exist_ok=True)
-        ctx = Context(flowmrd, args.shared, os.path.abspath(work), args.config, {})
-        try:
-            TESTS[name](ctx)
-            print(f"PASS {name}")
-            rc = 0
-        except Skip as e:
-            print(f"SKIP {name}: {e}")
-            rc = SKIP
-        except Failure as e:
-            print(f"FAIL {name}:\n{e}")
-            rc = 1
-        finally:
-            if not args.work:
-                shutil.rmtree(work, ignore_errors=True)
-        worst = 1 if rc == 1 or worst == 1 else (rc if len(names) == 1 else worst)
-    return worst
+    def add_arguments(parser):
+        parser.add_argument("--artifacts", help="keep the screenshot and PDF here (default <build dir>/test-artifacts)")
+
+    def setup(args):
+        global ARTIFACTS
+        ARTIFACTS = args.artifacts or str(Path(os.path.abspath(args.flowmrd)).resolve().parents[2] / "test-artifacts")
+
+    return run_scenarios(TESTS, __doc__.split("\n")[0], "report", add_arguments, setup)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@
 
 #include "flowmrd/panels/protocol.hpp"
 #include "flowmrd/pipeline/report.hpp"
+#include "flowmrd/pipeline/text_escape.hpp"
 
 namespace fp = flowmrd::pipeline;
 namespace pn = flowmrd::panels;
@@ -178,7 +179,7 @@ double attr_double(const std::string& text, const std::string& attr) {
 }  // namespace
 
 TEST(ReportEscape, EscapesAllHtmlSpecialCharacters) {
-  EXPECT_EQ(fp::report_html_escape(R"(<a href="x">Tom & 'Jerry'</a>)"),
+  EXPECT_EQ(fp::html_escape(R"(<a href="x">Tom & 'Jerry'</a>)"),
             "&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;");
 }
 

@@ -58,8 +58,6 @@ struct PatientReportInput {
 /// Empty when no timepoint has an MRD value.
 [[nodiscard]] std::string mrd_over_time_svg(const PatientReportInput& input);
 
-/// Text for HTML (escapes & < > " ').
-[[nodiscard]] std::string report_html_escape(std::string_view text);
 
 /// The patient report page (UTF-8 HTML5). Failed samples appear in the table with their reason.
 [[nodiscard]] std::string render_patient_report(const PatientReportInput& input);

@@ -144,7 +144,7 @@ for m in csv.DictReader(open(manifest, encoding="utf-8")):
     flags = ",".join(f["id"] for f in r.get("flags", []) if f.get("raised")) or "-"
     p = r.get("protocol", {}) or {}
     msg = p.get("message") or p.get("status") or "-"
-    if p.get("risk_group"):
+    if p.get("risk_group") and not msg.startswith(p["risk_group"]):
         msg = f"{p['risk_group']}: {msg}"
     alerts = [a.get("alert") for a in p.get("alerts", []) if a.get("evaluable") and a.get("alert")]
     if alerts:  # first, so the column's truncation never hides them

@@ -249,7 +249,6 @@ class Batch {
       throw CommandError(ExitCode::input_invalid, e.what());
     }
     outcomes_.resize(manifest_.samples.size());
-    protocol_timepoints_.resize(manifest_.samples.size());
     select();
   }
 
@@ -480,7 +479,6 @@ class Batch {
       w.protocol_timepoint = tp;
       fpr << "protocol=" << s.protocol << ":" << protocol.sha256 << "\nprotocol_timepoint=" << tp << "\n";
     }
-    protocol_timepoints_[w.index] = w.protocol_timepoint;
     w.ctx.timepoint = w.protocol_timepoint;
     if (w.protocol != nullptr) w.ctx.decision_threshold_percent = decision_threshold(*w.protocol, w.protocol_timepoint);
     w.options.mrd.decision_threshold_percent = w.ctx.decision_threshold_percent;
@@ -522,7 +520,7 @@ class Batch {
       }
       // Earlier timepoints of the same protocol: the latest result per protocol timepoint.
       if (w.protocol == nullptr || !dep.known || !dep.ok || d.protocol != s.protocol) continue;
-      const std::string& dtp = protocol_timepoints_[*it].empty() ? dep.protocol_timepoint : protocol_timepoints_[*it];
+      const std::string& dtp = dep.protocol_timepoint;
       if (dtp.empty() || dtp == w.protocol_timepoint || !seen_timepoints.insert(dtp).second) continue;
       fp::PreviousResult pr;
       pr.path = rel;
@@ -882,7 +880,6 @@ class Batch {
   fp::Manifest manifest_;
   std::vector<bool> selected_;
   std::vector<Outcome> outcomes_;
-  std::vector<std::string> protocol_timepoints_;
   std::map<std::string, Cached<std::vector<pn::Panel>>> panels_;
   std::map<std::string, Cached<pn::Protocol>> protocols_;
   fp::NormalReference reference_;

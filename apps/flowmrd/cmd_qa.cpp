@@ -436,32 +436,6 @@ class Coordinates {
   std::map<std::string, std::vector<double>> cache_;
 };
 
-// Widen the axes so that the gate is in view (vertices far outside the data are not followed).
-void include_shape(fp::Axis& x, fp::Axis& y, const fp::Shape& shape) {
-  const auto add = [](fp::Axis& a, std::optional<double> v) {
-    const double span = a.max - a.min;
-    if (v && *v > a.min - span && *v < a.max + span) fp::include_in_axis(a, *v);
-  };
-  if (const auto* p = std::get_if<fp::PolygonShape>(&shape)) {
-    for (const auto& v : p->vertices) {
-      add(x, v.x);
-      add(y, v.y);
-    }
-  } else if (const auto* r = std::get_if<fp::RectangleShape>(&shape)) {
-    add(x, r->x_min);
-    add(x, r->x_max);
-    add(y, r->y_min);
-    add(y, r->y_max);
-  } else if (const auto* e = std::get_if<fp::EllipseShape>(&shape)) {
-    const double rx = std::sqrt(std::max(0.0, e->xx * e->distance_square));
-    const double ry = std::sqrt(std::max(0.0, e->yy * e->distance_square));
-    add(x, e->center.x - rx);
-    add(x, e->center.x + rx);
-    add(y, e->center.y - ry);
-    add(y, e->center.y + ry);
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Output
 
@@ -653,7 +627,7 @@ int run(const QaOptions& o) {
         }
         if (dp.gate) {
           dp.gate_label = plan.gate->name;
-          include_shape(dp.x, dp.y, *dp.gate);
+          fp::include_shape_in_axes(dp.x, dp.y, *dp.gate);
         }
         try {
           p.plot_png = fp::render_disagreement_plot(xs, ys, dp);

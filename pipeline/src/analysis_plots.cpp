@@ -242,32 +242,6 @@ gating::Dimension dimension_for(const PlacedGate& g, const AxisSpec& axis) {
   return d;
 }
 
-void include_shape(Axis& x, Axis& y, const Shape& shape) {
-  // Vertices far outside the data (an open-ended gate drawn to "infinity") are not followed.
-  const auto add = [](Axis& a, std::optional<double> v) {
-    const double span = a.max - a.min;
-    if (v && *v > a.min - span && *v < a.max + span) include_in_axis(a, *v);
-  };
-  if (const auto* p = std::get_if<PolygonShape>(&shape)) {
-    for (const auto& v : p->vertices) {
-      add(x, v.x);
-      add(y, v.y);
-    }
-  } else if (const auto* r = std::get_if<RectangleShape>(&shape)) {
-    add(x, r->x_min);
-    add(x, r->x_max);
-    add(y, r->y_min);
-    add(y, r->y_max);
-  } else if (const auto* e = std::get_if<EllipseShape>(&shape)) {
-    const double rx = std::sqrt(std::max(0.0, e->xx * e->distance_square));
-    const double ry = std::sqrt(std::max(0.0, e->yy * e->distance_square));
-    add(x, e->center.x - rx);
-    add(x, e->center.x + rx);
-    add(y, e->center.y - ry);
-    add(y, e->center.y + ry);
-  }
-}
-
 std::vector<std::uint8_t> render(const TubeAnalysis& ta, const PlotSpec& s, const PlotOptions& options) {
   const gating::Frame& frame = ta.tube.frame;
   const std::size_t n = frame.rows();
@@ -336,7 +310,7 @@ std::vector<std::uint8_t> render(const TubeAnalysis& ta, const PlotSpec& s, cons
   for (const PlacedGate* g : s.gates) {
     const auto shape = gate_shape(g->gate, dimension_for(*g, s.x), dimension_for(*g, s.y));
     if (!shape) continue;
-    include_shape(plot.x, plot.y, *shape);
+    include_shape_in_axes(plot.x, plot.y, *shape);
     plot.gates.push_back({*shape, g->inverted ? "not " + g->population : g->population, kGateColour});
   }
   Image image;

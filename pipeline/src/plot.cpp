@@ -411,6 +411,31 @@ void include_in_axis(Axis& axis, double v, double padding) {
   if (v > axis.max - span * padding) axis.max = v + span * padding;
 }
 
+void include_shape_in_axes(Axis& x, Axis& y, const Shape& shape) {
+  const auto add = [](Axis& a, std::optional<double> v) {
+    const double span = a.max - a.min;
+    if (v && *v > a.min - span && *v < a.max + span) include_in_axis(a, *v);
+  };
+  if (const auto* p = std::get_if<PolygonShape>(&shape)) {
+    for (const auto& v : p->vertices) {
+      add(x, v.x);
+      add(y, v.y);
+    }
+  } else if (const auto* r = std::get_if<RectangleShape>(&shape)) {
+    add(x, r->x_min);
+    add(x, r->x_max);
+    add(y, r->y_min);
+    add(y, r->y_max);
+  } else if (const auto* e = std::get_if<EllipseShape>(&shape)) {
+    const double rx = std::sqrt(std::max(0.0, e->xx * e->distance_square));
+    const double ry = std::sqrt(std::max(0.0, e->yy * e->distance_square));
+    add(x, e->center.x - rx);
+    add(x, e->center.x + rx);
+    add(y, e->center.y - ry);
+    add(y, e->center.y + ry);
+  }
+}
+
 namespace {
 
 std::optional<std::size_t> index_of(const std::vector<gating::Dimension>& dims, const gating::Dimension& d) {

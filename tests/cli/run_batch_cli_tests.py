@@ -13,11 +13,9 @@ good samples); --resume after a clean run and after kill -9 at several moments; 
 --plan and --only. Exit status 0 pass, 1 fail, 77 skipped.
 """
 
-import argparse
 import csv
 import glob
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -25,11 +23,10 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run_cli_tests import Context, Failure, Skip, SKIP, EXIT_OK, EXIT_USAGE, EXIT_INPUT, run_scenarios  # noqa: E402
+from run_cli_tests import Failure, Skip, EXIT_OK, EXIT_USAGE, EXIT_INPUT, run_scenarios  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 DEMO = os.path.join(ROOT, "samples", "demo")

@@ -13,19 +13,16 @@ against the per-sample result JSONs the batch wrote; they are skipped (77) while
 is not available. Exit status 0 pass, 1 fail, 77 skipped.
 """
 
-import argparse
 import csv
 import hashlib
 import io
 import json
 import os
-import shutil
 import sqlite3
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run_cli_tests import Context, Failure, Skip, SKIP, EXIT_OK, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT, run_scenarios  # noqa: E402
+from run_cli_tests import Failure, Skip, EXIT_OK, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT, run_scenarios  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 DEMO = os.path.abspath(os.path.join(ROOT, "samples", "demo"))

@@ -11,17 +11,14 @@ and JSON outputs; identical output at any thread count; clear errors. Exit statu
 77 skipped (shared data absent).
 """
 
-import argparse
 import csv
 import glob
 import json
 import os
-import shutil
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run_cli_tests import Context, Failure, Skip, SKIP, EXIT_OK, EXIT_USAGE, EXIT_INPUT  # noqa: E402
+from run_cli_tests import Failure, Skip, EXIT_USAGE, EXIT_INPUT, run_scenarios  # noqa: E402
 
 GML = "gatingml2"
 DIAMOND = "flowjo/whitews__FlowKit/data/simple_diamond_example"
@@ -163,34 +160,7 @@ TESTS = {
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("flowmrd")
-    parser.add_argument("shared")
-    parser.add_argument("test", choices=[*TESTS, "all"])
-    parser.add_argument("--work")
-    parser.add_argument("--config", default="")
-    args = parser.parse_args()
-    names = list(TESTS) if args.test == "all" else [args.test]
-    worst = 0
-    for name in names:
-        work = args.work or tempfile.mkdtemp(prefix=f"flowmrd-gate-{name}-")
-        os.makedirs(work, exist_ok=True)
-        ctx = Context(args.flowmrd, args.shared, work, args.config, {})
-        try:
-            TESTS[name](ctx)
-            print(f"PASS {name}")
-            rc = 0
-        except Skip as e:
-            print(f"SKIP {name}: {e}")
-            rc = SKIP
-        except Failure as e:
-            print(f"FAIL {name}:\n{e}")
-            rc = 1
-        finally:
-            if not args.work:
-                shutil.rmtree(work, ignore_errors=True)
-        worst = 1 if rc == 1 or worst == 1 else (rc if len(names) == 1 else worst)
-    return worst
+    return run_scenarios(TESTS, __doc__.split("\n")[0], "gate")
 
 
 if __name__ == "__main__":

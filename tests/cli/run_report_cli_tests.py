@@ -20,7 +20,6 @@ FLOWMRD_REQUIRE_BROWSER is set (CI), which makes that a failure. Exit status 0 p
 skipped. Python standard library only.
 """
 
-import argparse
 import html.parser
 import math
 import os
@@ -33,7 +32,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run_cli_tests import Context, Failure, Skip, SKIP, EXIT_OK, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT, run_scenarios  # noqa: E402
+from run_cli_tests import Failure, Skip, EXIT_OK, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT, run_scenarios  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "samples" / "demo" / "manifest.csv"

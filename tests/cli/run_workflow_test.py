@@ -15,7 +15,6 @@ Exit status 0 pass, 1 fail, 77 skipped: snakemake is not installed (unless
 FLOWMRD_REQUIRE_SNAKEMAKE is set, then it is a failure), or `flowmrd batch` is not finished yet.
 """
 
-import argparse
 import csv
 import io
 import json
@@ -24,10 +23,9 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run_cli_tests import Context, Failure, Skip, SKIP, run_scenarios  # noqa: E402
+from run_cli_tests import Failure, Skip, run_scenarios  # noqa: E402
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 SNAKEFILE = os.path.join(ROOT, "workflow", "Snakefile")

@@ -134,6 +134,10 @@ struct PlotArea {
 /// Widen `axis` so that `v` (when finite) lies inside it with `padding` of the span to spare.
 void include_in_axis(Axis& axis, double v, double padding = 0.05);
 
+/// Widen `x` and `y` so that `shape` (a gate outline) is in view. Vertices farther than one span
+/// outside an axis (an open-ended gate drawn to "infinity") are not followed.
+void include_shape_in_axes(Axis& x, Axis& y, const Shape& shape);
+
 /// The outline of `gate` as seen in the plane (x, y), when it can be drawn there: a rectangle or
 /// range over x and/or y (other dimensions ignored), a polygon over (x, y) or (y, x), an
 /// ellipsoid's projection onto (x, y), a quadrant as its rectangle. nullopt otherwise (boolean

@@ -10,16 +10,12 @@
 // Memory is bounded by the number of samples in flight, not by the batch size.
 #include "batch_runner.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <fstream>
-#include <iterator>
+#include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <span>
 #include <sstream>
@@ -38,7 +34,6 @@
 #include "fcs/sha256.hpp"
 #include "flowmrd/pipeline/analysis_plots.hpp"
 #include "flowmrd/pipeline/manifest.hpp"
-#include "flowmrd/pipeline/mrd_statistics.hpp"
 #include "flowmrd/pipeline/report.hpp"
 #include "flowmrd/pipeline/result_json.hpp"
 #include "flowmrd/pipeline/store.hpp"
@@ -251,9 +246,6 @@ class Batch {
     outcomes_.resize(manifest_.samples.size());
     select();
   }
-
-  const fp::Manifest& manifest() const { return manifest_; }
-  const std::vector<bool>& selected() const { return selected_; }
 
   fs::path sample_dir(const fp::ManifestSample& s) const { return o_.out / "samples" / s.patient / s.sample; }
 
@@ -585,9 +577,7 @@ class Batch {
         text += "tube=" + s.tubes[k].label + ":" + tube.sha256 + "\n";
         w.loaded.push_back(std::move(tube));
       } catch (const fp::AnalysisError& e) {
-        std::string m = e.what();
-        if (!e.file().empty() && !m.starts_with(e.file())) m = e.file() + ": " + m;
-        w.fail(kind_of(e.kind()), m);
+        w.fail(kind_of(e.kind()), analysis_error(e).what());
         fingerprint_of_unreadable(w, s);
         return;
       }
@@ -624,9 +614,7 @@ class Batch {
       w.plots = fp::render_analysis_plots(result);
       w.result_json = fp::result_to_json(result, w.ctx);
     } catch (const fp::AnalysisError& e) {
-      std::string m = e.what();
-      if (!e.file().empty() && !m.starts_with(e.file())) m = e.file() + ": " + m;
-      w.fail(kind_of(e.kind()), m);
+      w.fail(kind_of(e.kind()), analysis_error(e).what());
     } catch (const std::bad_alloc&) {
       w.fail("analysis_failed", w.tubes.empty() ? w.id : w.tubes.front().path + ": out of memory");
     } catch (const std::exception& e) {
@@ -862,17 +850,7 @@ class Batch {
     write_file_atomically(totals_.summary_csv, fp::batch_summary_csv(rows));
     write_file_atomically(totals_.summary_html,
                           fp::batch_summary_html(rows, "flowmrd batch: " + manifest_.path.filename().string(),
-                                                 FLOWMRD_VERSION, utc_now()));
-  }
-
-  static std::string utc_now() {
-    std::time_t t = std::time(nullptr);
-    if (const char* e = std::getenv("SOURCE_DATE_EPOCH"); e != nullptr && *e != '\0') t = std::strtoll(e, nullptr, 10);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
+                                                 FLOWMRD_VERSION, report_generated_at()));
   }
 
   const BatchOptions& o_;

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -14,7 +15,6 @@
 #include "batch_runner.hpp"
 #include "command_error.hpp"
 #include "exit_codes.hpp"
-#include "flowmrd/pipeline/mrd_statistics.hpp"
 
 namespace flowmrd::cli {
 
